@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The rte_acl peer (see acl_peer.h). */
+#include "acl_peer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "stats.h"
+
+enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, F_NUM };
+
+RTE_ACL_RULE_DEF(acl_rule5, F_NUM);
+
+static const struct rte_acl_field_def field_defs[F_NUM] = {
+	{ .type = RTE_ACL_FIELD_TYPE_BITMASK, .size = sizeof(uint8_t), .field_index = F_PROTO,
+	  .input_index = 0, .offset = offsetof(struct acl_key, proto) },
+	{ .type = RTE_ACL_FIELD_TYPE_MASK, .size = sizeof(uint32_t), .field_index = F_SRC,
+	  .input_index = 1, .offset = offsetof(struct acl_key, src) },
+	{ .type = RTE_ACL_FIELD_TYPE_MASK, .size = sizeof(uint32_t), .field_index = F_DST,
+	  .input_index = 2, .offset = offsetof(struct acl_key, dst) },
+	/* both ports in one 4-byte input group, as rte_acl wants */
+	{ .type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F_SPORT,
+	  .input_index = 3, .offset = offsetof(struct acl_key, sport) },
+	{ .type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F_DPORT,
+	  .input_index = 3, .offset = offsetof(struct acl_key, dport) },
+};
+
+static const struct acl_alg all_algs[] = {
+	{ "scalar", RTE_ACL_CLASSIFY_SCALAR },
+	{ "sse", RTE_ACL_CLASSIFY_SSE },
+	{ "avx2", RTE_ACL_CLASSIFY_AVX2 },
+	{ "avx512x16", RTE_ACL_CLASSIFY_AVX512X16 },
+	{ "avx512x32", RTE_ACL_CLASSIFY_AVX512X32 },
+};
+
+static bool eal_done;
+static int eal_rc;
+static char eal_mode[96];
+
+static unsigned long read_ul(const char *path)
+{
+	unsigned long v = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static bool hugetlbfs_mounted(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, " hugetlbfs ") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void eal_cleanup(void)
+{
+	rte_eal_cleanup();
+}
+
+int acl_peer_eal_init(int core, unsigned mem_mb, bool no_huge, const char **mode)
+{
+	char lcores[16], mem[16], prefix[48];
+	char *argv[16];
+	int argc = 0;
+	/* 2 MB pages free: use them when they hold a good share of what fw1 100K needs */
+	unsigned long free2m = read_ul("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+	unsigned long free1g = read_ul("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
+	bool huge = !no_huge && hugetlbfs_mounted() && (free2m >= 256 || free1g >= 1);
+
+	if (eal_done)
+		goto out;
+	eal_done = true;
+	snprintf(lcores, sizeof(lcores), "%d", core);
+	snprintf(mem, sizeof(mem), "%u", mem_mb);
+	argv[argc++] = "ncbench";
+	argv[argc++] = "-l";
+	argv[argc++] = lcores;
+	argv[argc++] = "--no-pci";
+	if (huge) {
+		argv[argc++] = "--in-memory";
+	} else { /* --no-huge means legacy memory, which --in-memory refuses */
+		snprintf(prefix, sizeof(prefix), "--file-prefix=ncbench-%ld", (long)getpid());
+		argv[argc++] = prefix;
+		argv[argc++] = "--no-shconf";
+	}
+	argv[argc++] = "--no-telemetry";
+	argv[argc++] = "--log-level=4"; /* errors only */
+	argv[argc++] = "--force-max-simd-bitwidth=512";
+	if (!huge) {
+		argv[argc++] = "--no-huge";
+		argv[argc++] = "-m";
+		argv[argc++] = mem;
+		snprintf(eal_mode, sizeof(eal_mode), "no hugepages (--no-huge -m %u)", mem_mb);
+	} else {
+		snprintf(eal_mode, sizeof(eal_mode), "hugepages (%lu x 2M, %lu x 1G free)", free2m,
+			 free1g);
+	}
+	argv[argc] = NULL;
+	if (rte_eal_init(argc, argv) < 0) {
+		eal_rc = -(rte_errno ? rte_errno : EINVAL);
+		fprintf(stderr, "ncbench: rte_acl peer: EAL init failed: %s\n",
+			rte_strerror(rte_errno));
+	} else {
+		atexit(eal_cleanup);
+	}
+out:
+	if (mode)
+		*mode = eal_mode;
+	return eal_rc;
+}
+
+/* Cut [lo, hi] into maximal aligned prefixes. */
+static size_t range_prefixes(uint32_t lo, uint32_t hi, uint32_t *addr, uint8_t *len, size_t max)
+{
+	uint64_t a = lo, end = (uint64_t)hi + 1;
+	size_t n = 0;
+
+	while (a < end) {
+		unsigned bits = a ? (unsigned)__builtin_ctzll(a) : 32;
+
+		while (bits > 0 && a + (1ULL << bits) > end)
+			bits--;
+		if (n == max)
+			return max + 1;
+		addr[n] = (uint32_t)a;
+		len[n++] = (uint8_t)(32 - bits);
+		a += 1ULL << bits;
+	}
+	return n;
+}
+
+struct order {
+	int32_t prio;
+	uint32_t id;
+	size_t idx;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->prio != y->prio)
+		return x->prio > y->prio ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+#define MAX_PFX 32
+
+static int convert(const struct cls_ruleset *rs, struct acl_peer *p, const char **why)
+{
+	struct order *ord = malloc(sizeof(*ord) * rs->n);
+	struct acl_rule5 *out = NULL;
+	size_t n = 0, cap = rs->n + 16;
+	uint32_t *rank_of = malloc(sizeof(*rank_of) * rs->n);
+
+	p->first = calloc(rs->n + 1, sizeof(*p->first));
+	p->id_of = calloc(rs->n + 1, sizeof(*p->id_of));
+	out = malloc(sizeof(*out) * cap);
+	if (!ord || !rank_of || !p->first || !p->id_of || !out)
+		goto nomem;
+	/* rte_acl: larger priority wins; ours: priority, then lower id */
+	for (size_t i = 0; i < rs->n; i++)
+		ord[i] = (struct order){ rs->rules[i].priority, rs->rules[i].id, i };
+	qsort(ord, rs->n, sizeof(*ord), cmp_order);
+	for (size_t r = 0; r < rs->n; r++) {
+		rank_of[ord[r].idx] = (uint32_t)r;
+		p->id_of[r + 1] = ord[r].id;
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct cls_rule *x = &rs->rules[i];
+		uint32_t sa[MAX_PFX], da[MAX_PFX];
+		uint8_t sl[MAX_PFX], dl[MAX_PFX];
+		size_t ns, nd;
+
+		p->first[i] = n;
+		if (x->family != CLS_IPV4) {
+			*why = "rule set has IPv6 rules (the peer is IPv4 only)";
+			goto fail;
+		}
+		ns = range_prefixes(x->src_lo.v4, x->src_hi.v4, sa, sl, MAX_PFX);
+		nd = range_prefixes(x->dst_lo.v4, x->dst_hi.v4, da, dl, MAX_PFX);
+		if (ns > MAX_PFX || nd > MAX_PFX) {
+			*why = "an address range needs more than 32 prefixes";
+			goto fail;
+		}
+		for (size_t s = 0; s < ns; s++) {
+			for (size_t d = 0; d < nd; d++) {
+				struct acl_rule5 *a;
+
+				if (n == cap) {
+					struct acl_rule5 *nr;
+
+					cap *= 2;
+					nr = realloc(out, sizeof(*out) * cap);
+					if (!nr)
+						goto nomem;
+					out = nr;
+				}
+				a = &out[n++];
+				memset(a, 0, sizeof(*a));
+				a->data.category_mask = 1;
+				a->data.priority = (int32_t)(rs->n - rank_of[i]);
+				a->data.userdata = rank_of[i] + 1;
+				a->field[F_PROTO].value.u8 = x->proto & x->proto_mask;
+				a->field[F_PROTO].mask_range.u8 = x->proto_mask;
+				a->field[F_SRC].value.u32 = sa[s];
+				a->field[F_SRC].mask_range.u32 = sl[s];
+				a->field[F_DST].value.u32 = da[d];
+				a->field[F_DST].mask_range.u32 = dl[d];
+				a->field[F_SPORT].value.u16 = x->sport_lo;
+				a->field[F_SPORT].mask_range.u16 = x->sport_hi;
+				a->field[F_DPORT].value.u16 = x->dport_lo;
+				a->field[F_DPORT].mask_range.u16 = x->dport_hi;
+			}
+		}
+	}
+	p->first[rs->n] = n;
+	p->rules = out;
+	p->n_acl_rules = n;
+	p->n_src = rs->n;
+	free(ord);
+	free(rank_of);
+	return 0;
+nomem:
+	*why = "out of memory";
+	free(ord);
+	free(rank_of);
+	free(out);
+	return -ENOMEM;
+fail:
+	free(ord);
+	free(rank_of);
+	free(out);
+	return -ENOTSUP;
+}
+
+static uint64_t heap_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+	uint64_t sum = 0;
+
+	for (unsigned s = 0; s < rte_socket_count(); s++)
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(s), &st) == 0)
+			sum += st.heap_allocsz_bytes;
+	return sum;
+}
+
+static int add_and_build(struct acl_peer *p, size_t omit)
+{
+	struct rte_acl_config cfg = { .num_categories = 1, .num_fields = F_NUM };
+	const struct acl_rule5 *r = p->rules;
+	uint64_t before;
+	double t0 = bench_now();
+	int rc;
+
+	memcpy(cfg.defs, field_defs, sizeof(field_defs));
+	rte_acl_reset_rules(p->ctx);
+	if (omit >= p->n_src) {
+		rc = rte_acl_add_rules(p->ctx, (const struct rte_acl_rule *)r,
+				       (uint32_t)p->n_acl_rules);
+	} else {
+		rc = rte_acl_add_rules(p->ctx, (const struct rte_acl_rule *)r,
+				       (uint32_t)p->first[omit]);
+		if (!rc)
+			rc = rte_acl_add_rules(p->ctx, (const struct rte_acl_rule *)(r + p->first[omit + 1]),
+					       (uint32_t)(p->n_acl_rules - p->first[omit + 1]));
+	}
+	if (rc)
+		return rc;
+	before = heap_bytes();
+	rc = rte_acl_build(p->ctx, &cfg);
+	p->build_ms = (bench_now() - t0) * 1e3;
+	if (!rc && heap_bytes() > before)
+		p->runtime_bytes = heap_bytes() - before;
+	return rc;
+}
+
+int acl_peer_create(const struct cls_ruleset *rs, struct acl_peer **out, const char **why)
+{
+	static unsigned seq;
+	struct acl_peer *p = calloc(1, sizeof(*p));
+	struct rte_acl_param prm = { .socket_id = SOCKET_ID_ANY, .rule_size = RTE_ACL_RULE_SZ(F_NUM) };
+	char name[RTE_ACL_NAMESIZE];
+	uint64_t h0;
+	int rc;
+
+	*why = "";
+	if (!p) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	rc = convert(rs, p, why);
+	if (rc)
+		goto fail;
+	snprintf(name, sizeof(name), "ncbench%u", seq++);
+	prm.name = name;
+	prm.max_rule_num = (uint32_t)p->n_acl_rules;
+	h0 = heap_bytes();
+	p->ctx = rte_acl_create(&prm);
+	if (!p->ctx) {
+		rc = -(rte_errno ? rte_errno : ENOMEM);
+		*why = "rte_acl_create failed";
+		goto fail;
+	}
+	p->rule_bytes = heap_bytes() - h0;
+	rc = add_and_build(p, SIZE_MAX);
+	if (rc) {
+		*why = "rte_acl_add_rules/rte_acl_build failed";
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(all_algs) / sizeof(all_algs[0]); i++)
+		if (rte_acl_set_ctx_classify(p->ctx, all_algs[i].alg) == 0)
+			p->algs[p->n_algs++] = all_algs[i];
+	(void)rte_acl_set_ctx_classify(p->ctx, RTE_ACL_CLASSIFY_DEFAULT);
+	*out = p;
+	return 0;
+fail:
+	acl_peer_free(p);
+	return rc;
+}
+
+int acl_peer_rebuild(struct acl_peer *p, size_t omit)
+{
+	return add_and_build(p, omit);
+}
+
+void acl_peer_free(struct acl_peer *p)
+{
+	if (!p)
+		return;
+	rte_acl_free(p->ctx);
+	free(p->rules);
+	free(p->first);
+	free(p->id_of);
+	free(p);
+}
+
+int acl_peer_keys(const struct trace *t, struct acl_key **keys, const uint8_t ***ptrs)
+{
+	struct acl_key *k = calloc(t->n ? t->n : 1, sizeof(*k));
+	const uint8_t **p = calloc(t->n ? t->n : 1, sizeof(*p));
+
+	if (!k || !p) {
+		free(k);
+		free(p);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct cls_key *c = &t->keys[i];
+
+		if (c->family != CLS_IPV4) {
+			free(k);
+			free(p);
+			return -ENOTSUP;
+		}
+		k[i].proto = c->proto;
+		k[i].src = rte_cpu_to_be_32(c->src.v4);
+		k[i].dst = rte_cpu_to_be_32(c->dst.v4);
+		k[i].sport = rte_cpu_to_be_16(c->sport);
+		k[i].dport = rte_cpu_to_be_16(c->dport);
+		p[i] = (const uint8_t *)&k[i];
+	}
+	*keys = k;
+	*ptrs = p;
+	return 0;
+}

@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * netchannel objects and the engine that routes packets to them (see
+ * netchannel.h for the contract).
+ *
+ * Ids: the engine keeps a table of live netchannels indexed by id, with a
+ * generation per index; nc_id64 = gen << 32 | id.  Timer events carry the
+ * 64-bit id, so an event of a netchannel freed meanwhile (its index reused
+ * or not) is recognised as stale instead of touching freed memory.
+ *
+ * Lifetime during a burst: process() may remove flows, which may drop the
+ * last reference of a netchannel that still has packets later in the same
+ * burst.  While a burst runs, last references therefore put the netchannel
+ * on a deferred list that is freed when the burst ends.
+ */
+#define _GNU_SOURCE
+#include "netchannel_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NC_MAX_CHANNELS (1u << 28)
+
+_Static_assert(NC_BURST_MAX <= NC_FLOW_BULK_MAX, "a burst is one bulk flow lookup");
+_Static_assert(NC_BURST_MAX <= 64, "burst bookkeeping uses 64-bit masks");
+#define DEFAULT_RING 1024u
+#define DEFAULT_EXPIRE_BUDGET 1024u
+
+/* ---- netchannel objects ------------------------------------------------ */
+
+static void nc_destroy(struct netchannel *nc)
+{
+	struct nc_engine *e = nc->eng;
+
+	if (nc->ops->cleanup != NULL)
+		nc->ops->cleanup(nc);
+	if (e != NULL) {
+		nc_timer_cancel(e->timers, &nc->timer);
+		e->chan[nc->id] = NULL;
+		e->gen[nc->id]++;
+		e->free_ids[e->nfree++] = nc->id;
+		e->live--;
+	}
+	free(nc);
+}
+
+/*
+ * Deferred destruction.  A last reference may drop inside a burst (process()
+ * removing a flow whose netchannel has packets later in the burst) or inside
+ * a flow-table writer call (its free_value callback), where cleanup() must
+ * not re-enter the table.  Between defer_begin and defer_end such
+ * netchannels are queued; the outermost defer_end destroys them, each
+ * cleanup() itself running deferred so that what it releases queues too.
+ */
+static void defer_begin(struct nc_engine *e)
+{
+	e->defer++;
+}
+
+static void defer_end(struct nc_engine *e)
+{
+	if (e->defer > 1) {
+		e->defer--;
+		return;
+	}
+	while (e->deferred != NULL) {
+		struct netchannel *nc = e->deferred;
+		e->deferred = nc->next_free;
+		nc_destroy(nc); /* still deferred: defer == 1 */
+	}
+	e->defer = 0;
+}
+
+void nc_ref(struct netchannel *nc)
+{
+	if (nc != NULL)
+		/* Relaxed: taking a reference orders nothing (the caller
+		 * already holds one). */
+		atomic_fetch_add_explicit(&nc->refcnt, 1, memory_order_relaxed);
+}
+
+void nc_unref(struct netchannel *nc)
+{
+	if (nc == NULL)
+		return;
+	/* Acq_rel: every use of nc by the threads that dropped their
+	 * references happens before the cleanup of the last one. */
+	if (atomic_fetch_sub_explicit(&nc->refcnt, 1, memory_order_acq_rel) != 1)
+		return;
+	if (nc->eng != NULL && nc->eng->defer > 0) {
+		nc->next_free = nc->eng->deferred;
+		nc->eng->deferred = nc;
+		return;
+	}
+	nc_destroy(nc);
+}
+
+uint32_t nc_refcount(const struct netchannel *nc)
+{
+	return nc ? atomic_load_explicit(&nc->refcnt, memory_order_relaxed) : 0;
+}
+
+int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
+	      struct netchannel **out)
+{
+	struct netchannel *nc;
+	int rc;
+
+	if (e == NULL || ops == NULL || ops->process == NULL || out == NULL)
+		return -EINVAL;
+	if (e->closing)
+		return -ESHUTDOWN;
+	if (e->nfree == 0)
+		return -ENOSPC;
+	size_t priv = (ops->priv_size + 15) & ~(size_t)15;
+	if (posix_memalign((void **)&nc, 64, sizeof(*nc) + priv) != 0)
+		return -ENOMEM;
+	memset(nc, 0, sizeof(*nc) + priv);
+	atomic_init(&nc->refcnt, 1);
+	nc->ops = ops;
+	nc->rule_id = CLS_NO_MATCH;
+	nc->id = e->free_ids[--e->nfree];
+	nc->gen = e->gen[nc->id];
+	nc->eng = e;
+	nc_timer_init(&nc->timer, NC_SRC_ENGINE, nc_id64(nc));
+	e->chan[nc->id] = nc;
+	e->live++;
+	if (ops->init != NULL) {
+		rc = ops->init(nc, arg);
+		if (rc != 0) {
+			/* Unregister without cleanup (init failed). */
+			nc_timer_cancel(e->timers, &nc->timer);
+			e->chan[nc->id] = NULL;
+			e->gen[nc->id]++;
+			e->free_ids[e->nfree++] = nc->id;
+			e->live--;
+			free(nc);
+			return rc > 0 ? -rc : rc;
+		}
+	}
+	*out = nc;
+	return 0;
+}
+
+void nc_close(struct netchannel *nc)
+{
+	if (nc == NULL)
+		return;
+	if (nc->eng != NULL)
+		nc_timer_cancel(nc->eng->timers, &nc->timer);
+	nc->flags |= NCF_CLOSED;
+	nc_unref(nc);
+}
+
+void *nc_priv(struct netchannel *nc)
+{
+	return nc ? nc->priv : NULL;
+}
+
+const struct nc_ops *nc_ops_of(const struct netchannel *nc)
+{
+	return nc ? nc->ops : NULL;
+}
+
+struct nc_engine *nc_engine_of(const struct netchannel *nc)
+{
+	return nc ? nc->eng : NULL;
+}
+
+uint32_t nc_id(const struct netchannel *nc)
+{
+	return nc ? nc->id : UINT32_MAX;
+}
+
+uint64_t nc_id64(const struct netchannel *nc)
+{
+	return nc ? (uint64_t)nc->gen << 32 | nc->id : UINT64_MAX;
+}
+
+uint64_t nc_rx_packets(const struct netchannel *nc)
+{
+	return nc ? nc->rx_pkts : 0;
+}
+
+struct netchannel *nc_engine_find(const struct nc_engine *e, uint64_t id64)
+{
+	uint32_t id = (uint32_t)id64;
+
+	if (e == NULL || id >= e->cfg.max_channels || e->chan[id] == NULL ||
+	    e->gen[id] != (uint32_t)(id64 >> 32))
+		return NULL;
+	return e->chan[id];
+}
+
+int nc_read(struct netchannel *nc, void **items, unsigned max)
+{
+	if (nc == NULL || (items == NULL && max > 0))
+		return -EINVAL;
+	return nc->ops->read ? nc->ops->read(nc, items, max) : -EOPNOTSUPP;
+}
+
+int nc_write(struct netchannel *nc, void *const *items, unsigned n)
+{
+	if (nc == NULL || (items == NULL && n > 0))
+		return -EINVAL;
+	return nc->ops->write ? nc->ops->write(nc, items, n) : -EOPNOTSUPP;
+}
+
+int nc_timer_set(struct netchannel *nc, uint64_t expires_ns, uint64_t period_ns)
+{
+	if (nc == NULL || nc->eng == NULL)
+		return -EINVAL;
+	return nc_timer_arm(nc->eng->timers, &nc->timer, expires_ns, period_ns);
+}
+
+bool nc_timer_stop(struct netchannel *nc)
+{
+	return nc != NULL && nc->eng != NULL && nc_timer_cancel(nc->eng->timers, &nc->timer);
+}
+
+/* ---- engine ------------------------------------------------------------ */
+
+static void flow_value_free(void *value, void *ctx)
+{
+	(void)ctx;
+	nc_unref(value);
+}
+
+int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
+{
+	static _Atomic unsigned seq;
+	struct nc_engine *e;
+	char name[32];
+	int rc;
+
+	if (cfg == NULL || out == NULL || cfg->flow_entries == 0 ||
+	    cfg->flow_entries > (1u << 30) || cfg->max_channels == 0 ||
+	    cfg->max_channels > NC_MAX_CHANNELS || (unsigned)cfg->link >= NC_LINK_COUNT)
+		return -EINVAL;
+	if (posix_memalign((void **)&e, 64, sizeof(*e)) != 0)
+		return -ENOMEM;
+	memset(e, 0, sizeof(*e));
+	e->cfg = *cfg;
+	if (e->cfg.expire_budget == 0)
+		e->cfg.expire_budget = DEFAULT_EXPIRE_BUDGET;
+	e->chan = calloc(cfg->max_channels, sizeof(*e->chan));
+	e->gen = calloc(cfg->max_channels, sizeof(*e->gen));
+	e->free_ids = malloc(cfg->max_channels * sizeof(*e->free_ids));
+	if (e->chan == NULL || e->gen == NULL || e->free_ids == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* Hand out low ids first. */
+	for (uint32_t i = 0; i < cfg->max_channels; i++)
+		e->free_ids[i] = cfg->max_channels - 1 - i;
+	e->nfree = cfg->max_channels;
+
+	if (cfg->ring != NULL) {
+		e->ring = cfg->ring;
+	} else {
+		struct nc_ring_config rc_cfg = {
+			.size = cfg->ring_size ? cfg->ring_size : DEFAULT_RING,
+			.name = "nc_engine",
+		};
+		rc = nc_ring_create(&rc_cfg, &e->ring);
+		if (rc != 0)
+			goto fail;
+		e->own_ring = true;
+	}
+	rc = nc_timers_create(e->ring, &e->timers);
+	if (rc != 0)
+		goto fail;
+	struct cls_config cc = {.backend = CLS_BACKEND_TRIE, .reclaim = cfg->reclaim};
+	rc = cls_create(&cc, &e->cls);
+	if (rc != 0)
+		goto fail;
+	snprintf(name, sizeof(name), "nc_engine_%u", atomic_fetch_add(&seq, 1));
+	struct nc_flow_config fc = {
+		.name = name,
+		.entries = cfg->flow_entries,
+		.socket_id = cfg->socket_id,
+		.qsbr = cfg->qsbr,
+		.free_value = flow_value_free,
+		.free_ctx = e,
+	};
+	rc = nc_flow_create(&fc, &e->flows);
+	if (rc != 0)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	nc_engine_free(e);
+	return rc;
+}
+
+void nc_engine_free(struct nc_engine *e)
+{
+	if (e == NULL)
+		return;
+	e->closing = true;
+	for (uint32_t i = 0; i < e->cfg.max_channels && e->chan != NULL; i++) {
+		struct netchannel *nc = e->chan[i];
+		if (nc != NULL && (nc->flags & NCF_LISTENER) && nc_engine_unlisten(e, nc) != 0)
+			nc_close(nc); /* rule already gone: still drop the reference */
+	}
+	defer_begin(e);
+	nc_flow_free(e->flows); /* drops the table's references */
+	e->flows = NULL;
+	defer_end(e);
+	/* Whatever is still alive is referenced elsewhere: detach it. */
+	for (uint32_t i = 0; i < e->cfg.max_channels && e->chan != NULL; i++) {
+		struct netchannel *nc = e->chan[i];
+		if (nc != NULL) {
+			nc_timer_cancel(e->timers, &nc->timer);
+			nc->eng = NULL;
+		}
+	}
+	nc_timers_free(e->timers);
+	cls_free(e->cls);
+	if (e->own_ring)
+		nc_ring_free(e->ring);
+	free(e->chan);
+	free(e->gen);
+	free(e->free_ids);
+	free(e);
+}
+
+uint64_t nc_engine_now(const struct nc_engine *e)
+{
+	return e ? e->now : 0;
+}
+
+struct nc_ring *nc_engine_ring(const struct nc_engine *e)
+{
+	return e ? e->ring : NULL;
+}
+
+const struct cls *nc_engine_classifier(const struct nc_engine *e)
+{
+	return e ? e->cls : NULL;
+}
+
+struct nc_flow *nc_engine_flows(const struct nc_engine *e)
+{
+	return e ? e->flows : NULL;
+}
+
+void nc_engine_stats(const struct nc_engine *e, struct nc_engine_stats *st)
+{
+	if (e == NULL || st == NULL)
+		return;
+	*st = e->st;
+	st->channels = e->live;
+	st->flows = e->flows ? nc_flow_count(e->flows) : 0;
+}
+
+void nc_pkt_drop(struct nc_engine *e, struct nc_pkt *pkt)
+{
+	if (e != NULL)
+		e->st.dropped++;
+	if (pkt != NULL && (pkt->flags & NC_PKT_MBUF) && pkt->mbuf != NULL) {
+		nc_mbuf_free(pkt->mbuf);
+		pkt->mbuf = NULL;
+	}
+}
+
+/* ---- listeners and flows ----------------------------------------------- */
+
+int nc_engine_listen(struct nc_engine *e, const struct cls_rule *rule, const struct nc_ops *ops,
+		     const void *arg, struct netchannel **out)
+{
+	struct netchannel *nc;
+	struct cls_rule r;
+	int rc;
+
+	if (e == NULL || rule == NULL || ops == NULL || ops->accept == NULL || out == NULL)
+		return -EINVAL;
+	rc = cls_rule_check(rule, NULL);
+	if (rc != 0)
+		return rc;
+	rc = nc_create(e, ops, arg, &nc);
+	if (rc != 0)
+		return rc;
+	r = *rule;
+	r.udata = nc;
+	rc = cls_insert(e->cls, &r);
+	if (rc != 0) {
+		nc_unref(nc);
+		return rc;
+	}
+	(void)cls_publish(e->cls);
+	nc->flags |= NCF_LISTENER;
+	nc->rule_id = rule->id;
+	*out = nc;
+	return 0;
+}
+
+int nc_engine_unlisten(struct nc_engine *e, struct netchannel *listener)
+{
+	if (e == NULL || listener == NULL || listener->eng != e ||
+	    !(listener->flags & NCF_LISTENER))
+		return -EINVAL;
+	int rc = cls_delete(e->cls, listener->rule_id);
+	if (rc != 0)
+		return rc;
+	(void)cls_publish(e->cls);
+	/* With a reclaim hook, lookups elsewhere may still return the rule
+	 * until the grace period ends; the engine's own lookups run here. */
+	listener->flags &= ~NCF_LISTENER;
+	nc_close(listener);
+	return 0;
+}
+
+int nc_engine_add_flow(struct nc_engine *e, const struct nc_flow_key *key, struct netchannel *nc,
+		       uint64_t now, uint64_t idle_timeout)
+{
+	if (e == NULL || key == NULL || nc == NULL || nc->eng != e)
+		return -EINVAL;
+	if (e->closing)
+		return -ESHUTDOWN;
+	nc_ref(nc); /* the table's reference */
+	defer_begin(e);
+	int rc = nc_flow_add(e->flows, key, nc, now, idle_timeout);
+	if (rc != 0)
+		nc_unref(nc);
+	defer_end(e);
+	return rc;
+}
+
+int nc_engine_del_flow(struct nc_engine *e, const struct nc_flow_key *key)
+{
+	if (e == NULL || key == NULL)
+		return -EINVAL;
+	if (e->closing)
+		return -ESHUTDOWN;
+	/* The reference goes through flow_value_free after the grace period. */
+	defer_begin(e);
+	int rc = nc_flow_delete(e->flows, key, NULL);
+	defer_end(e);
+	return rc;
+}
+
+/* ---- the receive pipeline ---------------------------------------------- */
+
+void nc_engine_prep(struct nc_engine *e, unsigned i, const uint8_t *data, uint32_t len,
+		    void *cookie, uint16_t flags, uint16_t in_port)
+{
+	struct nc_pkt *p = &e->pkts[i];
+
+	p->data = data;
+	p->len = len;
+	p->in_port = in_port;
+	p->flags = flags;
+	p->mbuf = cookie;
+	if (data == NULL || nc_parse(data, len, in_port, e->cfg.link, &p->info) != 0) {
+		memset(&p->info, 0, sizeof(p->info));
+		memset(&p->key, 0, sizeof(p->key));
+		return;
+	}
+	(void)nc_flow_key_from_pkt(&p->key, &p->info, in_port);
+}
+
+static void unclaimed(struct nc_engine *e, struct nc_pkt *const pkts[], unsigned n)
+{
+	if (n == 0)
+		return;
+	e->st.unclaimed += n;
+	if (e->cfg.unclaimed != NULL) {
+		e->cfg.unclaimed(e->cfg.ctx, pkts, n);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		nc_pkt_drop(e, pkts[i]);
+}
+
+/* Look up the packets that missed the flow table in the classifier and ask
+ * the listeners; fills e->owner for those accepted. */
+static void resolve_misses(struct nc_engine *e, const unsigned *miss, unsigned nm, uint64_t now)
+{
+	const struct cls_key *ck[NC_BURST_MAX];
+	struct cls_match m[NC_BURST_MAX];
+	bool inserted = false;
+
+	for (unsigned j = 0; j < nm; j++)
+		ck[j] = &e->pkts[miss[j]].info.key;
+	(void)cls_lookup_bulk(e->cls, ck, nm, m);
+	for (unsigned j = 0; j < nm; j++) {
+		unsigned i = miss[j];
+		struct nc_pkt *p = &e->pkts[i];
+		void *v;
+
+		/* An earlier packet of this burst may have created the flow. */
+		if (inserted && nc_flow_lookup(e->flows, &p->key, now, &v) == 0) {
+			e->owner[i] = v;
+			continue;
+		}
+		if (m[j].udata == NULL) {
+			e->st.no_listener++;
+			continue;
+		}
+		struct netchannel *l = m[j].udata;
+		e->st.listener_hits++;
+		struct netchannel *nc = l->ops->accept(l, p);
+		if (nc == NULL) {
+			e->st.refused++;
+			continue;
+		}
+		e->st.accepted++;
+		e->owner[i] = nc;
+		if (nc != l)
+			inserted = true; /* later misses look in the flow table again */
+	}
+}
+
+unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now)
+{
+	const struct nc_flow_key *keys[NC_BURST_MAX];
+	void *vals[NC_BURST_MAX];
+	unsigned kidx[NC_BURST_MAX], miss[NC_BURST_MAX], nk = 0, nm = 0, handed = 0;
+	struct nc_pkt *batch[NC_BURST_MAX], *lost[NC_BURST_MAX];
+	unsigned nlost = 0;
+	uint64_t hits = 0;
+
+	defer_begin(e);
+	e->now = now;
+	e->st.rx += n;
+	for (unsigned i = 0; i < n; i++) {
+		e->owner[i] = NULL;
+		if (nc_pkt_has_key(&e->pkts[i].info)) {
+			kidx[nk] = i;
+			keys[nk++] = &e->pkts[i].key;
+		} else {
+			e->st.no_key++;
+		}
+	}
+	if (nk > 0 && nc_flow_lookup_bulk(e->flows, keys, nk, now, vals, &hits) >= 0) {
+		for (unsigned j = 0; j < nk; j++) {
+			if (hits & (1ull << j))
+				e->owner[kidx[j]] = vals[j];
+			else
+				miss[nm++] = kidx[j];
+		}
+	} else {
+		for (unsigned j = 0; j < nk; j++)
+			miss[nm++] = kidx[j];
+	}
+	e->st.flow_hits += nk - nm;
+	e->st.flow_misses += nm;
+	if (nm > 0)
+		resolve_misses(e, miss, nm, now);
+
+	/* One process() per netchannel with its packets in arrival order. */
+	uint64_t done = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct netchannel *nc = e->owner[i];
+		unsigned nb = 0;
+
+		if (done & (1ull << i))
+			continue;
+		if (nc == NULL) {
+			lost[nlost++] = &e->pkts[i];
+			continue;
+		}
+		for (unsigned j = i; j < n; j++) {
+			if (e->owner[j] == nc) {
+				batch[nb++] = &e->pkts[j];
+				done |= 1ull << j;
+			}
+		}
+		nc->rx_pkts += nb;
+		handed += nb;
+		e->st.process_calls++;
+		nc->ops->process(nc, batch, nb);
+	}
+	unclaimed(e, lost, nlost);
+	defer_end(e);
+	return handed;
+}
+
+int nc_engine_rx(struct nc_engine *e, const uint8_t *const bufs[], const uint32_t lens[],
+		 void *const cookies[], unsigned n, uint16_t in_port, uint64_t now)
+{
+	unsigned handed = 0;
+
+	if (e == NULL || (n > 0 && (bufs == NULL || lens == NULL)))
+		return -EINVAL;
+	if (e->closing)
+		return -ESHUTDOWN;
+	for (unsigned off = 0; off < n; off += NC_BURST_MAX) {
+		unsigned m = n - off < NC_BURST_MAX ? n - off : NC_BURST_MAX;
+		for (unsigned i = 0; i < m; i++)
+			nc_engine_prep(e, i, bufs[off + i], lens[off + i],
+				       cookies ? cookies[off + i] : NULL, 0, in_port);
+		handed += nc_engine_run(e, m, now);
+	}
+	return (int)handed;
+}
+
+/* ---- housekeeping ------------------------------------------------------ */
+
+int nc_engine_dispatch(struct nc_engine *e, const struct nc_event *ev, uint64_t now)
+{
+	if (e == NULL || ev == NULL)
+		return -EINVAL;
+	if (ev->kind != NC_EV_TIMER || ev->source != NC_SRC_ENGINE)
+		return 0;
+	struct netchannel *nc = nc_engine_find(e, ev->udata);
+	if (nc == NULL || (nc->flags & NCF_CLOSED)) {
+		e->st.stale_timer_events++;
+		return 0;
+	}
+	e->st.timer_events++;
+	if (nc->ops->timeout != NULL) {
+		/* The callback may close the netchannel: hold it meanwhile. */
+		defer_begin(e);
+		nc->ops->timeout(nc, now);
+		defer_end(e);
+	}
+	return 1;
+}
+
+int nc_engine_poll(struct nc_engine *e, uint64_t now)
+{
+	struct nc_event ev[32];
+	int done = 0, n;
+
+	if (e == NULL)
+		return -EINVAL;
+	if (e->closing)
+		return -ESHUTDOWN;
+	e->now = now;
+	if (nc_timers_poll(e->timers, now) < 0)
+		return -EINVAL;
+	if (e->own_ring) {
+		while ((n = nc_ring_consume(e->ring, ev, 32)) > 0)
+			for (int i = 0; i < n; i++)
+				done += nc_engine_dispatch(e, &ev[i], now) == 1;
+	}
+	defer_begin(e);
+	n = nc_flow_expire(e->flows, now, e->cfg.expire_budget, NULL, NULL);
+	defer_end(e);
+	if (n > 0) {
+		e->st.expired_flows += (uint64_t)n;
+		done += n;
+	}
+	return done;
+}
+
+/* ---- built-in type: packets to a completion ring ----------------------- */
+
+struct ring_ops_priv {
+	struct nc_ring *ring;
+};
+
+static int ring_ops_init(struct netchannel *nc, const void *arg)
+{
+	const struct nc_ring_ops_arg *a = arg;
+	struct ring_ops_priv *p = (struct ring_ops_priv *)nc->priv;
+
+	p->ring = a ? a->ring : NULL; /* NULL: the engine's, set on first use */
+	return 0;
+}
+
+static void ring_ops_process(struct netchannel *nc, struct nc_pkt *const pkts[], unsigned n)
+{
+	struct ring_ops_priv *p = (struct ring_ops_priv *)nc->priv;
+	struct nc_event ev[NC_BURST_MAX];
+
+	if (n == 0 || n > NC_BURST_MAX)
+		return;
+	if (p->ring == NULL)
+		p->ring = nc->eng->ring;
+	memset(ev, 0, n * sizeof(ev[0])); /* (silences a false -Wmaybe-uninitialized) */
+	for (unsigned i = 0; i < n; i++) {
+		const struct nc_pkt *k = pkts[i];
+		ev[i] = (struct nc_event){
+			.source = NC_SRC_NONE,
+			.kind = NC_EV_PACKET,
+			.flags = i + 1 < n ? NC_EV_NOWAKE : 0,
+			.data = k->len,
+			.udata = (uint64_t)(uintptr_t)k->mbuf,
+			.aux = {nc_id64(nc),
+				k->in_port | (uint64_t)k->key.family << 16 |
+					(uint64_t)k->key.proto << 24,
+				(uint64_t)k->key.sport << 16 | k->key.dport},
+		};
+	}
+	/* The burst wakes one waiter even if only part of it fits (the ring
+	 * looks at the flags of every event given). */
+	int q = nc_ring_post_burst(p->ring, ev, n);
+	if (q < 0)
+		q = 0;
+	for (unsigned i = (unsigned)q; i < n; i++)
+		nc_pkt_drop(nc->eng, pkts[i]);
+}
+
+const struct nc_ops nc_ring_ops = {
+	.name = "ring",
+	.priv_size = sizeof(struct ring_ops_priv),
+	.init = ring_ops_init,
+	.process = ring_ops_process,
+};

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internals shared by netchannel.c (objects, engine) and nc_mbuf.c (mbufs). */
+#ifndef NETCHANNEL_NETCHANNEL_INT_H
+#define NETCHANNEL_NETCHANNEL_INT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+
+#include "nc_timer.h"
+#include "netchannel.h"
+
+#define NCF_LISTENER 0x1u
+#define NCF_CLOSED 0x2u
+
+struct netchannel {
+	_Atomic uint32_t refcnt;
+	uint32_t id;          /* index in the engine's channel table */
+	uint32_t gen;         /* generation of that index */
+	uint32_t flags;       /* NCF_* */
+	const struct nc_ops *ops;
+	struct nc_engine *eng; /* NULL once detached by nc_engine_free */
+	struct netchannel *next_free; /* deferred-free list during a burst */
+	struct nc_timer timer;
+	uint32_t rule_id;     /* listener's classifier rule */
+	uint64_t rx_pkts;
+	alignas(16) unsigned char priv[];
+};
+
+struct nc_engine {
+	struct nc_engine_config cfg;
+	struct nc_flow *flows;
+	struct cls *cls;
+	struct nc_ring *ring;
+	bool own_ring;
+	unsigned defer;       /* > 0: last unrefs are deferred (burst, table call) */
+	bool closing;         /* nc_engine_free runs */
+	struct nc_timers *timers;
+	struct netchannel **chan; /* by id */
+	uint32_t *gen;            /* by id */
+	uint32_t *free_ids;
+	uint32_t nfree;
+	uint32_t live;
+	struct netchannel *deferred;
+	struct nc_engine_stats st;
+	uint64_t now;         /* time given to the current rx / poll call */
+	/* burst scratch */
+	struct nc_pkt pkts[NC_BURST_MAX];
+	struct netchannel *owner[NC_BURST_MAX];
+};
+
+/* Fill e->pkts[i] (parse + key); flags NC_PKT_*. */
+void nc_engine_prep(struct nc_engine *e, unsigned i, const uint8_t *data, uint32_t len,
+		    void *cookie, uint16_t flags, uint16_t in_port);
+/* Run the pipeline on e->pkts[0..n), n <= NC_BURST_MAX; returns packets
+ * handed to a netchannel. */
+unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now);
+/* Free an mbuf (nc_mbuf.c; DPDK). */
+void nc_mbuf_free(void *mbuf);
+
+#endif

@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tests of netchannel objects and the engine (netchannel.h): bad arguments,
+ * lookup order (flow table, then classifier), accept creating exact
+ * netchannels, grouping of a burst, refcounts and cleanup, timers through the
+ * ring, idle expiry, ring delivery, and the mbuf path.  EAL runs with
+ * --no-huge --in-memory (the flow table needs rte_malloc).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "netchannel.h"
+
+static void eal_setup(void)
+{
+	/* --in-memory does not combine with --no-huge: no shared config and a
+	 * per-process file prefix instead. */
+	char prefix[64];
+	char *argv[] = {"test_netchannel", "--no-huge", "--no-pci", "--no-shconf", prefix,
+			"-m", "256", "-l", "0", "--no-telemetry", "--log-level=error", NULL};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=nc_test_nc_%d", (int)getpid());
+	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init failed");
+}
+
+static void eal_teardown(void)
+{
+	rte_eal_cleanup();
+}
+
+TestSuite(nc_args, .init = eal_setup, .fini = eal_teardown);
+TestSuite(nc_engine, .init = eal_setup, .fini = eal_teardown);
+TestSuite(nc_mbuf, .init = eal_setup, .fini = eal_teardown);
+
+/* ---- packets ------------------------------------------------------------ */
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* Ethernet + IPv4 + UDP (or TCP) with a payload whose first byte is tag. */
+static uint32_t build4(uint8_t *b, uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport,
+		       uint16_t dport, uint8_t tag)
+{
+	uint32_t l4 = proto == 6 ? 20 : 8, ip_len = 20 + l4 + 4;
+
+	memset(b, 0, 14 + ip_len);
+	put16(b + 12, 0x0800);
+	uint8_t *ip = b + 14;
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)ip_len);
+	ip[8] = 64;
+	ip[9] = proto;
+	put32(ip + 12, src);
+	put32(ip + 16, dst);
+	uint8_t *t = ip + 20;
+	put16(t, sport);
+	put16(t + 2, dport);
+	if (proto == 6)
+		t[12] = 5 << 4;
+	else
+		put16(t + 4, (uint16_t)(l4 + 4));
+	t[l4] = tag;
+	return 14 + ip_len;
+}
+
+static uint8_t tag_of(const struct nc_pkt *p)
+{
+	return p->data[p->info.l4_off + p->info.l4_len];
+}
+
+/* ---- a test netchannel type ------------------------------------------- */
+
+#define MAXLOG 256
+
+struct world {
+	struct nc_engine *e;
+	/* what process() saw, in order: (netchannel id, tag) */
+	unsigned nlog;
+	uint32_t log_id[MAXLOG];
+	uint8_t log_tag[MAXLOG];
+	unsigned process_calls, accepts, cleanups, timeouts, unclaimed;
+	uint8_t unclaimed_tags[MAXLOG];
+	bool accept_refuses;
+	bool delete_on_process; /* process() removes its own flow */
+	uint64_t idle;          /* idle timeout given to accepted flows */
+	struct netchannel *last_created;
+};
+
+static struct world W;
+
+struct priv {
+	struct nc_flow_key key; /* the flow it was created for */
+	int init_arg;
+};
+
+static int t_init(struct netchannel *nc, const void *arg)
+{
+	struct priv *p = nc_priv(nc);
+
+	p->init_arg = arg ? *(const int *)arg : 0;
+	return p->init_arg == -1 ? -EPERM : 0;
+}
+
+static void t_cleanup(struct netchannel *nc)
+{
+	(void)nc;
+	W.cleanups++;
+}
+
+static void t_process(struct netchannel *nc, struct nc_pkt *const pkts[], unsigned n)
+{
+	W.process_calls++;
+	for (unsigned i = 0; i < n; i++) {
+		if (W.nlog < MAXLOG) {
+			W.log_id[W.nlog] = nc_id(nc);
+			W.log_tag[W.nlog] = tag_of(pkts[i]);
+			W.nlog++;
+		}
+		nc_pkt_drop(nc_engine_of(nc), pkts[i]);
+	}
+	if (W.delete_on_process) {
+		struct priv *p = nc_priv(nc);
+		cr_expect_eq(nc_engine_del_flow(nc_engine_of(nc), &p->key), 0);
+	}
+}
+
+static void t_timeout(struct netchannel *nc, uint64_t now)
+{
+	(void)now;
+	W.timeouts++;
+	struct priv *p = nc_priv(nc);
+	int rc = nc_engine_del_flow(nc_engine_of(nc), &p->key); /* session over */
+	cr_expect(rc == 0 || rc == -ENOENT, "del_flow %d", rc);
+}
+
+static const struct nc_ops session_ops = {
+	.name = "session",
+	.priv_size = sizeof(struct priv),
+	.init = t_init,
+	.cleanup = t_cleanup,
+	.process = t_process,
+	.timeout = t_timeout,
+};
+
+/* The listener creates one session per new flow and inserts its key. */
+static struct netchannel *t_accept(struct netchannel *l, struct nc_pkt *pkt)
+{
+	struct netchannel *nc;
+
+	W.accepts++;
+	if (W.accept_refuses)
+		return NULL;
+	if (nc_create(nc_engine_of(l), &session_ops, NULL, &nc) != 0)
+		return NULL;
+	((struct priv *)nc_priv(nc))->key = pkt->key;
+	if (nc_engine_add_flow(nc_engine_of(l), &pkt->key, nc, nc_engine_now(nc_engine_of(l)),
+			       W.idle ? W.idle : UINT64_MAX) != 0) {
+		nc_close(nc);
+		return NULL;
+	}
+	nc_unref(nc); /* hand over: the table's reference keeps it */
+	W.last_created = nc;
+	return nc;
+}
+
+static const struct nc_ops listener_ops = {
+	.name = "listener",
+	.cleanup = t_cleanup,
+	.accept = t_accept,
+	.process = t_process,
+};
+
+static void t_unclaimed(void *ctx, struct nc_pkt *const pkts[], unsigned n)
+{
+	struct world *w = ctx;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (w->unclaimed < MAXLOG)
+			w->unclaimed_tags[w->unclaimed] =
+				pkts[i]->info.layers & NC_LAYER_L4 ? tag_of(pkts[i]) : 0xff;
+		w->unclaimed++;
+	}
+}
+
+static struct nc_engine *mk_engine(struct nc_ring *ring)
+{
+	struct nc_engine_config cfg = {
+		.flow_entries = 1024,
+		.max_channels = 256,
+		.link = NC_LINK_ETHERNET,
+		.socket_id = -1,
+		.ring = ring,
+		.unclaimed = t_unclaimed,
+		.ctx = &W,
+	};
+	struct nc_engine *e = NULL;
+
+	memset(&W, 0, sizeof(W));
+	cr_assert_eq(nc_engine_create(&cfg, &e), 0);
+	W.e = e;
+	return e;
+}
+
+/* A rule for UDP to 10.0.0.0/8 (any port). */
+static struct cls_rule udp_rule(uint32_t id, int32_t prio, uint32_t lo, uint32_t hi)
+{
+	struct cls_rule r = {
+		.family = CLS_IPV4,
+		.proto = 17,
+		.proto_mask = 0xff,
+		.sport_lo = 0, .sport_hi = 65535,
+		.dport_lo = 0, .dport_hi = 65535,
+		.src_lo.v4 = 0, .src_hi.v4 = UINT32_MAX,
+		.dst_lo.v4 = lo, .dst_hi.v4 = hi,
+		.priority = prio,
+		.id = id,
+	};
+	return r;
+}
+
+struct burst {
+	uint8_t buf[64][128];
+	const uint8_t *p[64];
+	uint32_t len[64];
+	unsigned n;
+};
+
+static void add4(struct burst *b, uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp,
+		 uint16_t dp, uint8_t tag)
+{
+	b->len[b->n] = build4(b->buf[b->n], proto, src, dst, sp, dp, tag);
+	b->p[b->n] = b->buf[b->n];
+	b->n++;
+}
+
+/* ---- bad arguments ---------------------------------------------------- */
+
+Test(nc_args, engine_and_objects)
+{
+	struct nc_engine_config cfg = {.flow_entries = 64, .max_channels = 8, .socket_id = -1};
+	struct nc_engine *e = NULL;
+	struct netchannel *nc = NULL;
+	struct nc_ops no_process = {.name = "x"};
+	struct cls_rule r = udp_rule(1, 1, 0, UINT32_MAX);
+
+	cr_expect_eq(nc_engine_create(NULL, &e), -EINVAL);
+	cr_expect_eq(nc_engine_create(&cfg, NULL), -EINVAL);
+	cfg.flow_entries = 0;
+	cr_expect_eq(nc_engine_create(&cfg, &e), -EINVAL);
+	cfg.flow_entries = 64;
+	cfg.max_channels = 0;
+	cr_expect_eq(nc_engine_create(&cfg, &e), -EINVAL);
+	cfg.max_channels = 8;
+	cfg.link = NC_LINK_COUNT;
+	cr_expect_eq(nc_engine_create(&cfg, &e), -EINVAL);
+	cfg.link = NC_LINK_ETHERNET;
+	cr_assert_eq(nc_engine_create(&cfg, &e), 0);
+
+	cr_expect_eq(nc_create(NULL, &session_ops, NULL, &nc), -EINVAL);
+	cr_expect_eq(nc_create(e, NULL, NULL, &nc), -EINVAL);
+	cr_expect_eq(nc_create(e, &no_process, NULL, &nc), -EINVAL);
+	cr_expect_eq(nc_create(e, &session_ops, NULL, NULL), -EINVAL);
+	int bad = -1;
+	cr_expect_eq(nc_create(e, &session_ops, &bad, &nc), -EPERM); /* init's error */
+	cr_expect_eq(nc_engine_listen(e, &r, &session_ops, NULL, &nc), -EINVAL); /* no accept */
+	r.src_lo.v4 = 5;
+	r.src_hi.v4 = 4;
+	cr_expect_eq(nc_engine_listen(e, &r, &listener_ops, NULL, &nc), -EINVAL); /* bad rule */
+	cr_expect_eq(nc_engine_unlisten(e, NULL), -EINVAL);
+	cr_expect_eq(nc_engine_add_flow(e, NULL, NULL, 0, 1), -EINVAL);
+	cr_expect_eq(nc_engine_del_flow(e, NULL), -EINVAL);
+	cr_expect_eq(nc_engine_rx(NULL, NULL, NULL, NULL, 0, 0, 0), -EINVAL);
+	cr_expect_eq(nc_engine_rx(e, NULL, NULL, NULL, 1, 0, 0), -EINVAL);
+	cr_expect_eq(nc_engine_rx(e, NULL, NULL, NULL, 0, 0, 0), 0);
+	cr_expect_eq(nc_engine_rx_mbufs(e, NULL, 1, 0, 0), -EINVAL);
+	cr_expect_eq(nc_engine_poll(NULL, 0), -EINVAL);
+	cr_expect_eq(nc_engine_dispatch(e, NULL, 0), -EINVAL);
+	cr_expect_eq(nc_read(NULL, NULL, 0), -EINVAL);
+	cr_expect_eq(nc_write(NULL, NULL, 0), -EINVAL);
+	cr_expect_eq(nc_timer_set(NULL, 0, 0), -EINVAL);
+
+	/* Ids run out at max_channels. */
+	struct netchannel *all[8];
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(nc_create(e, &session_ops, NULL, &all[i]), 0);
+	cr_expect_eq(nc_create(e, &session_ops, NULL, &nc), -ENOSPC);
+	cr_expect_eq(nc_read(all[0], (void **)&nc, 1), -EOPNOTSUPP);
+	cr_expect_eq(nc_write(all[0], (void *const *)&nc, 1), -EOPNOTSUPP);
+	for (int i = 0; i < 8; i++)
+		nc_close(all[i]);
+	cr_assert_eq(nc_create(e, &session_ops, NULL, &nc), 0);
+	nc_close(nc);
+	nc_engine_free(e);
+	nc_engine_free(NULL);
+	nc_unref(NULL);
+	nc_close(NULL);
+}
+
+/* ---- pipeline ----------------------------------------------------------- */
+
+Test(nc_engine, accept_creates_exact_and_groups_burst)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *l;
+	struct cls_rule r = udp_rule(1, 10, IP(10, 0, 0, 0), IP(10, 255, 255, 255));
+	struct burst b = {0};
+
+	cr_assert_eq(nc_engine_listen(e, &r, &listener_ops, NULL, &l), 0);
+	/* Three new flows interleaved (A B A C B A), one unmatched destination,
+	 * one non-IP frame. */
+	add4(&b, 17, IP(192, 168, 0, 1), IP(10, 0, 0, 1), 1000, 53, 1); /* A */
+	add4(&b, 17, IP(192, 168, 0, 2), IP(10, 0, 0, 1), 1000, 53, 2); /* B */
+	add4(&b, 17, IP(192, 168, 0, 1), IP(10, 0, 0, 1), 1000, 53, 3); /* A */
+	add4(&b, 17, IP(192, 168, 0, 3), IP(10, 0, 0, 2), 2000, 53, 4); /* C */
+	add4(&b, 17, IP(192, 168, 0, 2), IP(10, 0, 0, 1), 1000, 53, 5); /* B */
+	add4(&b, 17, IP(192, 168, 0, 1), IP(10, 0, 0, 1), 1000, 53, 6); /* A */
+	add4(&b, 17, IP(192, 168, 0, 1), IP(11, 0, 0, 1), 1000, 53, 7); /* no rule */
+	add4(&b, 6, IP(192, 168, 0, 1), IP(10, 0, 0, 1), 1000, 53, 8);  /* TCP: no rule */
+	b.len[b.n] = 20; /* runt, not IP */
+	memset(b.buf[b.n], 0, 20);
+	b.p[b.n] = b.buf[b.n];
+	b.n++;
+
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, b.n, 0, 1), 6);
+	cr_expect_eq(W.accepts, 3u); /* later packets of A and B found the flow */
+	cr_expect_eq(W.process_calls, 3u);
+	/* Per netchannel, arrival order; netchannels in order of first packet. */
+	uint8_t expect_tags[6] = {1, 3, 6, 2, 5, 4};
+	cr_assert_eq(W.nlog, 6u);
+	for (int i = 0; i < 6; i++)
+		cr_expect_eq(W.log_tag[i], expect_tags[i], "pos %d", i);
+	cr_expect_eq(W.log_id[0], W.log_id[1]);
+	cr_expect_neq(W.log_id[0], W.log_id[3]);
+	cr_expect_eq(W.unclaimed, 3u);
+	cr_expect_eq(W.unclaimed_tags[0], 7);
+	cr_expect_eq(W.unclaimed_tags[1], 8);
+
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.rx, 9u);
+	cr_expect_eq(st.flow_hits, 0u);
+	cr_expect_eq(st.flow_misses, 8u);
+	cr_expect_eq(st.accepted, 3u);
+	cr_expect_eq(st.no_key, 1u);
+	cr_expect_eq(st.no_listener, 2u);
+	cr_expect_eq(st.unclaimed, 3u);
+	cr_expect_eq(st.flows, 3u);
+	cr_expect_eq(st.channels, 4u); /* listener + 3 sessions */
+	cr_expect_eq(nc_refcount(W.last_created), 1u); /* the table's */
+
+	/* Second burst: all established, no accept. */
+	W.nlog = 0;
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 6, 0, 2), 6);
+	cr_expect_eq(W.accepts, 3u);
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.flow_hits, 6u);
+	cr_expect_eq(nc_rx_packets(W.last_created), 2u);
+
+	nc_engine_free(e);
+	cr_expect_eq(W.cleanups, 4u); /* every netchannel cleaned up once */
+}
+
+Test(nc_engine, flow_table_before_classifier_and_priorities)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *l1, *l2, *exact;
+	struct cls_rule r1 = udp_rule(1, 10, IP(10, 0, 0, 0), IP(10, 255, 255, 255));
+	struct cls_rule r2 = udp_rule(2, 20, IP(10, 0, 0, 0), IP(10, 0, 0, 255));
+	struct burst b = {0};
+
+	W.accept_refuses = true; /* listeners process packets themselves? no: refuse */
+	cr_assert_eq(nc_engine_listen(e, &r1, &listener_ops, NULL, &l1), 0);
+	cr_assert_eq(nc_engine_listen(e, &r2, &listener_ops, NULL, &l2), 0);
+	cr_expect_eq(nc_engine_listen(e, &r2, &listener_ops, NULL, &l2), -EEXIST);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(10, 0, 0, 5), 1, 2, 1);
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 1, 0, 1), 0);
+	cr_expect_eq(W.accepts, 1u);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.refused, 1u);
+	cr_expect_eq(W.unclaimed, 1u);
+
+	/* An exact entry for the same key wins over both listeners. */
+	cr_assert_eq(nc_create(e, &session_ops, NULL, &exact), 0);
+	struct nc_pkt_info pi;
+	struct nc_flow_key k;
+	cr_assert_eq(nc_parse(b.p[0], b.len[0], 0, NC_LINK_ETHERNET, &pi), 0);
+	cr_assert(nc_flow_key_from_pkt(&k, &pi, 0));
+	cr_assert_eq(nc_engine_add_flow(e, &k, exact, 0, UINT64_MAX), 0);
+	cr_expect_eq(nc_engine_add_flow(e, &k, exact, 0, UINT64_MAX), -EEXIST);
+	cr_expect_eq(nc_refcount(exact), 2u);
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 1, 0, 2), 1);
+	cr_expect_eq(W.accepts, 1u);
+	cr_expect_eq(W.log_id[0], nc_id(exact));
+	/* Same key on another in-port (zone) is another flow. */
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 1, 7, 3), 0);
+	cr_expect_eq(W.accepts, 2u);
+
+	/* Remove the exact flow and the higher listener: l1 gets the miss. */
+	cr_assert_eq(nc_engine_del_flow(e, &k), 0);
+	cr_expect_eq(nc_engine_del_flow(e, &k), -ENOENT);
+	cr_expect_eq(nc_refcount(exact), 1u);
+	W.accept_refuses = false;
+	cr_assert_eq(nc_engine_unlisten(e, l2), 0);
+	cr_expect_eq(nc_engine_unlisten(e, exact), -EINVAL);
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 1, 0, 4), 1);
+	cr_expect_eq(W.accepts, 3u);
+	nc_close(exact);
+	nc_engine_free(e);
+}
+
+Test(nc_engine, refcount_and_delete_during_burst)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *l;
+	struct cls_rule r = udp_rule(1, 10, 0, UINT32_MAX);
+	struct burst b = {0};
+
+	cr_assert_eq(nc_engine_listen(e, &r, &listener_ops, NULL, &l), 0);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), 1, 2, 1);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 3), 1, 2, 2);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), 1, 2, 3);
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 3, 0, 1), 3);
+	struct netchannel *s = W.last_created;
+	nc_ref(s);
+	cr_expect_eq(nc_refcount(s), 2u);
+	nc_unref(s);
+	/* process() deletes its own flow: the session's last reference goes
+	 * while the burst still holds packets for the other one. */
+	W.delete_on_process = true;
+	W.nlog = 0;
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 3, 0, 2), 3);
+	cr_expect_eq(W.nlog, 3u);
+	cr_expect_eq(W.cleanups, 2u);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.flows, 0u);
+	cr_expect_eq(st.channels, 1u);
+	/* Ids of freed netchannels are stale now. */
+	cr_expect_null(nc_engine_find(e, nc_id64(l) + (1ull << 32)));
+	cr_expect_eq(nc_engine_find(e, nc_id64(l)), l);
+	nc_engine_free(e);
+	cr_expect_eq(W.cleanups, 3u);
+}
+
+Test(nc_engine, timers_through_ring_and_idle_expiry)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *l;
+	struct cls_rule r = udp_rule(1, 10, 0, UINT32_MAX);
+	struct burst b = {0};
+
+	cr_assert_eq(nc_engine_listen(e, &r, &listener_ops, NULL, &l), 0);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), 1, 2, 1);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 3), 1, 2, 2);
+	W.idle = 1000;
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 1, 0, 100), 1);
+	struct netchannel *s1 = W.last_created;
+	cr_expect_eq(nc_engine_rx(e, b.p + 1, b.len + 1, NULL, 1, 0, 100), 1);
+	/* s1: an explicit timer at 500 whose timeout() ends the session. */
+	cr_assert_eq(nc_timer_set(s1, 500, 0), 0);
+	cr_expect_eq(nc_engine_poll(e, 499), 0);
+	cr_expect_eq(nc_engine_poll(e, 500), 1);
+	cr_expect_eq(W.timeouts, 1u);
+	cr_expect_eq(W.cleanups, 1u); /* s1 gone: its flow was its last ref */
+	/* s2 goes idle at 100 + 1000 (flow table expiry). */
+	cr_expect_eq(nc_engine_poll(e, 1099), 0);
+	cr_expect_eq(nc_engine_poll(e, 1100), 1);
+	cr_expect_eq(W.cleanups, 2u);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.expired_flows, 1u);
+	cr_expect_eq(st.timer_events, 1u);
+	cr_expect_eq(st.channels, 1u);
+	nc_engine_free(e);
+}
+
+Test(nc_engine, stale_timer_event_on_shared_ring)
+{
+	struct nc_ring_config rc = {.size = 64};
+	struct nc_ring *ring;
+	cr_assert_eq(nc_ring_create(&rc, &ring), 0);
+	struct nc_engine *e = mk_engine(ring);
+	struct netchannel *a, *b2;
+	struct nc_event ev[4];
+
+	cr_assert_eq(nc_create(e, &session_ops, NULL, &a), 0);
+	cr_assert_eq(nc_create(e, &session_ops, NULL, &b2), 0);
+	cr_assert_eq(nc_timer_set(a, 10, 0), 0);
+	cr_assert_eq(nc_timer_set(b2, 10, 0), 0);
+	cr_expect_eq(nc_engine_poll(e, 10), 0); /* shared ring: events wait there */
+	cr_assert_eq(nc_ring_consume(ring, ev, 4), 2);
+	cr_expect_eq(ev[0].kind, NC_EV_TIMER);
+	cr_expect_eq(ev[0].source, NC_SRC_ENGINE);
+	nc_close(a); /* gone before its event is handled */
+	int handled = 0;
+	for (int i = 0; i < 2; i++)
+		handled += nc_engine_dispatch(e, &ev[i], 10);
+	cr_expect_eq(handled, 1);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.stale_timer_events, 1u);
+	struct nc_event other = {.kind = NC_EV_USER_BASE};
+	cr_expect_eq(nc_engine_dispatch(e, &other, 10), 0);
+	nc_close(b2);
+	nc_engine_free(e);
+	nc_ring_free(ring);
+}
+
+/* A NAT-like pair: when one side's key expires, its cleanup removes the
+ * other side's key (re-entering the engine from a flow-table callback). */
+struct pair_priv {
+	struct nc_flow_key partner;
+	bool has_partner;
+};
+
+static void pair_cleanup(struct netchannel *nc)
+{
+	struct pair_priv *p = nc_priv(nc);
+
+	W.cleanups++;
+	if (p->has_partner) {
+		int rc = nc_engine_del_flow(nc_engine_of(nc), &p->partner);
+		cr_expect(rc == 0 || rc == -ENOENT || rc == -ESHUTDOWN, "partner del %d", rc);
+	}
+}
+
+static const struct nc_ops pair_ops = {
+	.name = "pair",
+	.priv_size = sizeof(struct pair_priv),
+	.cleanup = pair_cleanup,
+	.process = t_process,
+};
+
+Test(nc_engine, pair_cleanup_reenters_flow_table)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *a, *b2;
+	struct nc_flow_key ka, kb;
+	union cls_addr x = {.v4 = IP(1, 1, 1, 1)}, y = {.v4 = IP(2, 2, 2, 2)};
+
+	nc_flow_key_set(&ka, 0, CLS_IPV4, 17, &x, &y, 1, 2);
+	nc_flow_key_reverse(&kb, &ka);
+	cr_assert_eq(nc_create(e, &pair_ops, NULL, &a), 0);
+	cr_assert_eq(nc_create(e, &pair_ops, NULL, &b2), 0);
+	((struct pair_priv *)nc_priv(a))->partner = kb;
+	((struct pair_priv *)nc_priv(a))->has_partner = true;
+	((struct pair_priv *)nc_priv(b2))->partner = ka;
+	((struct pair_priv *)nc_priv(b2))->has_partner = true;
+	cr_assert_eq(nc_engine_add_flow(e, &ka, a, 0, 100), 0);
+	cr_assert_eq(nc_engine_add_flow(e, &kb, b2, 0, UINT64_MAX), 0);
+	nc_unref(a);
+	nc_unref(b2);
+	cr_expect_eq(nc_engine_poll(e, 50), 0);
+	/* a's key goes idle; a's cleanup removes kb; b2's cleanup finds ka
+	 * already gone. */
+	cr_expect_eq(nc_engine_poll(e, 100), 1);
+	cr_expect_eq(W.cleanups, 2u);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.flows, 0u);
+	cr_expect_eq(st.channels, 0u);
+	/* The same through engine teardown. */
+	cr_assert_eq(nc_create(e, &pair_ops, NULL, &a), 0);
+	cr_assert_eq(nc_create(e, &pair_ops, NULL, &b2), 0);
+	((struct pair_priv *)nc_priv(a))->partner = kb;
+	((struct pair_priv *)nc_priv(a))->has_partner = true;
+	cr_assert_eq(nc_engine_add_flow(e, &ka, a, 0, UINT64_MAX), 0);
+	cr_assert_eq(nc_engine_add_flow(e, &kb, b2, 0, UINT64_MAX), 0);
+	nc_unref(a);
+	nc_unref(b2);
+	nc_engine_free(e);
+	cr_expect_eq(W.cleanups, 4u);
+}
+
+/* Ring delivery: a listener whose accept() makes nc_ring_ops netchannels. */
+static struct netchannel *ring_accept(struct netchannel *l, struct nc_pkt *pkt)
+{
+	struct netchannel *nc;
+	struct nc_engine *e = nc_engine_of(l);
+
+	if (nc_create(e, &nc_ring_ops, NULL, &nc) != 0)
+		return NULL;
+	if (nc_engine_add_flow(e, &pkt->key, nc, 0, UINT64_MAX) != 0) {
+		nc_close(nc);
+		return NULL;
+	}
+	nc_unref(nc);
+	return nc;
+}
+
+static const struct nc_ops ring_listener = {
+	.name = "ring-listener",
+	.accept = ring_accept,
+	.process = t_process,
+};
+
+struct handler {
+	struct nc_ring *ring;
+	unsigned want, got;
+	uint64_t cookies;
+};
+
+static void *handler_main(void *arg)
+{
+	struct handler *h = arg;
+	struct nc_event ev[16];
+
+	while (h->got < h->want) {
+		int n = nc_ring_consume(h->ring, ev, 16);
+		if (n == 0) {
+			if (nc_ring_wait(h->ring, 2000) == -ETIMEDOUT)
+				break;
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			if (ev[i].kind == NC_EV_PACKET) {
+				h->cookies += ev[i].udata;
+				h->got++;
+			}
+		}
+	}
+	return NULL;
+}
+
+Test(nc_engine, deliver_to_completion_ring)
+{
+	struct nc_ring_config rc = {.size = 256};
+	struct nc_ring *ring;
+	cr_assert_eq(nc_ring_create(&rc, &ring), 0);
+	struct nc_engine *e = mk_engine(ring);
+	struct netchannel *l;
+	struct cls_rule r = udp_rule(1, 10, 0, UINT32_MAX);
+	struct burst b = {0};
+	void *cookies[64];
+	uint64_t sum = 0;
+
+	cr_assert_eq(nc_engine_listen(e, &r, &ring_listener, NULL, &l), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		add4(&b, 17, IP(1, 1, 1, 1), IP(2, 2, 2, (uint8_t)(i % 5)), 1, 2, (uint8_t)i);
+		cookies[i] = (void *)(uintptr_t)(1000 + i);
+		sum += 1000 + i;
+	}
+	struct handler h = {.ring = ring, .want = 200};
+	pthread_t th;
+	pthread_create(&th, NULL, handler_main, &h);
+	for (int k = 0; k < 5; k++)
+		cr_expect_eq(nc_engine_rx(e, b.p, b.len, cookies, 40, 0, 1), 40);
+	pthread_join(th, NULL);
+	cr_expect_eq(h.got, 200u);
+	cr_expect_eq(h.cookies, 5 * sum);
+	struct nc_ring_stats rs;
+	nc_ring_stats(ring, &rs);
+	cr_expect_eq(rs.overflow, 0u);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.accepted, 5u);
+	nc_engine_free(e);
+	nc_ring_free(ring);
+}
+
+/* ---- mbufs -------------------------------------------------------------- */
+
+Test(nc_mbuf, rx_mbufs_frees_dropped)
+{
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("nc_test_pool", 511, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	cr_assert_not_null(mp);
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *l;
+	struct cls_rule r = udp_rule(1, 10, IP(10, 0, 0, 0), IP(10, 255, 255, 255));
+	struct rte_mbuf *m[100];
+
+	cr_assert_eq(nc_engine_listen(e, &r, &listener_ops, NULL, &l), 0);
+	cr_assert_eq(rte_pktmbuf_alloc_bulk(mp, m, 100), 0);
+	for (unsigned i = 0; i < 100; i++) {
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(m[i], 64);
+		cr_assert_not_null(d);
+		uint32_t dst = i % 4 == 3 ? IP(11, 0, 0, 1) : IP(10, 0, 0, (uint8_t)(i % 3));
+		build4(d, 17, IP(1, 1, 1, 1), dst, 5, 6, (uint8_t)i);
+	}
+	cr_assert_eq(rte_mempool_in_use_count(mp), 100u);
+	/* 100 > NC_BURST_MAX: split in two bursts. */
+	cr_expect_eq(nc_engine_rx_mbufs(e, m, 100, 0, 1), 75);
+	cr_expect_eq(W.nlog, 75u);
+	cr_expect_eq(W.accepts, 3u);
+	cr_expect_eq(W.unclaimed, 25u); /* handed to t_unclaimed, which keeps them */
+	/* process() dropped its 75 (freed); the unclaimed 25 are ours. */
+	cr_expect_eq(rte_mempool_in_use_count(mp), 25u);
+	nc_engine_free(e);
+	/* Without an unclaimed handler the engine drops (frees) them. */
+	struct nc_engine_config cfg = {.flow_entries = 64, .max_channels = 8, .socket_id = -1};
+	cr_assert_eq(nc_engine_create(&cfg, &e), 0);
+	struct rte_mbuf *left[25];
+	for (unsigned i = 0, j = 0; i < 100; i++)
+		if (i % 4 == 3)
+			left[j++] = m[i];
+	cr_expect_eq(nc_engine_rx_mbufs(e, left, 25, 0, 1), 0);
+	cr_expect_eq(rte_mempool_in_use_count(mp), 0u);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.dropped, 25u);
+	nc_engine_free(e);
+	rte_mempool_free(mp);
+}
