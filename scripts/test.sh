@@ -13,7 +13,8 @@ run_build() {
     meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
   fi
   ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
-  meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3
+  # failing tests are counted from the test log below, not here
+  meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 || true
 }
 count() {
   local log=$1/meson-logs/testlog.json

@@ -17,8 +17,10 @@
 #include "stats.h"
 
 enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, F_NUM };
+/* IPv6: proto, four source words, four destination words, ports */
+enum { F6_PROTO, F6_SRC, F6_DST = F6_SRC + 4, F6_SPORT = F6_DST + 4, F6_DPORT, F6_NUM };
 
-RTE_ACL_RULE_DEF(acl_rule5, F_NUM);
+RTE_ACL_RULE_DEF(acl_rule_any, F6_NUM); /* room for either layout */
 
 static const struct rte_acl_field_def field_defs[F_NUM] = {
 	{ .type = RTE_ACL_FIELD_TYPE_BITMASK, .size = sizeof(uint8_t), .field_index = F_PROTO,
@@ -33,6 +35,21 @@ static const struct rte_acl_field_def field_defs[F_NUM] = {
 	{ .type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F_DPORT,
 	  .input_index = 3, .offset = offsetof(struct acl_key, dport) },
 };
+
+#define WORD(f, arr, w) { .type = RTE_ACL_FIELD_TYPE_MASK, .size = sizeof(uint32_t),     \
+	.field_index = (f) + (w), .input_index = (f) + (w),                                 \
+	.offset = offsetof(struct acl_key6, arr) + 4 * (w) }
+static const struct rte_acl_field_def field_defs6[F6_NUM] = {
+	{ .type = RTE_ACL_FIELD_TYPE_BITMASK, .size = sizeof(uint8_t), .field_index = F6_PROTO,
+	  .input_index = 0, .offset = offsetof(struct acl_key6, proto) },
+	WORD(F6_SRC, src, 0), WORD(F6_SRC, src, 1), WORD(F6_SRC, src, 2), WORD(F6_SRC, src, 3),
+	WORD(F6_DST, dst, 0), WORD(F6_DST, dst, 1), WORD(F6_DST, dst, 2), WORD(F6_DST, dst, 3),
+	{ .type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F6_SPORT,
+	  .input_index = F6_SPORT, .offset = offsetof(struct acl_key6, sport) },
+	{ .type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F6_DPORT,
+	  .input_index = F6_SPORT, .offset = offsetof(struct acl_key6, dport) },
+};
+#undef WORD
 
 static const struct acl_alg all_algs[] = {
 	{ "scalar", RTE_ACL_CLASSIFY_SCALAR },
@@ -129,24 +146,56 @@ out:
 	return eal_rc;
 }
 
-/* Cut [lo, hi] into maximal aligned prefixes. */
-static size_t range_prefixes(uint32_t lo, uint32_t hi, uint32_t *addr, uint8_t *len, size_t max)
+typedef unsigned __int128 u128;
+
+static u128 low_ones(unsigned bits)
 {
-	uint64_t a = lo, end = (uint64_t)hi + 1;
+	return bits >= 128 ? ~(u128)0 : ((u128)1 << bits) - 1;
+}
+
+/* Cut [lo, hi] (addresses of width bits) into maximal aligned prefixes;
+ * returns max + 1 if more than max are needed. */
+static size_t range_prefixes(u128 lo, u128 hi, unsigned width, u128 *addr, uint8_t *len,
+			     size_t max)
+{
 	size_t n = 0;
 
-	while (a < end) {
-		unsigned bits = a ? (unsigned)__builtin_ctzll(a) : 32;
+	for (;;) {
+		unsigned bits = 0;
 
-		while (bits > 0 && a + (1ULL << bits) > end)
-			bits--;
+		/* the largest block starting at lo that is aligned and ends <= hi */
+		while (bits < width && (lo & low_ones(bits + 1)) == 0 &&
+		       lo + low_ones(bits + 1) <= hi)
+			bits++;
 		if (n == max)
 			return max + 1;
-		addr[n] = (uint32_t)a;
-		len[n++] = (uint8_t)(32 - bits);
-		a += 1ULL << bits;
+		addr[n] = lo;
+		len[n++] = (uint8_t)(width - bits);
+		if (lo + low_ones(bits) >= hi)
+			return n;
+		lo += low_ones(bits) + 1;
 	}
-	return n;
+}
+
+static u128 addr_u128(const struct cls_rule *x, const union cls_addr *a)
+{
+	return x->family == CLS_IPV4 ? a->v4 : (u128)a->v6.hi << 64 | a->v6.lo;
+}
+
+/* An address prefix into one field (IPv4) or four 32-bit word fields (IPv6). */
+static void set_prefix(struct rte_acl_field *f, bool v6, u128 a, unsigned len)
+{
+	if (!v6) {
+		f[0].value.u32 = (uint32_t)a;
+		f[0].mask_range.u32 = len;
+		return;
+	}
+	for (unsigned w = 0; w < 4; w++) {
+		int l = (int)len - 32 * (int)w;
+
+		f[w].value.u32 = (uint32_t)(a >> (96 - 32 * w));
+		f[w].mask_range.u32 = l <= 0 ? 0 : l >= 32 ? 32 : (uint32_t)l;
+	}
 }
 
 struct order {
@@ -169,13 +218,15 @@ static int cmp_order(const void *a, const void *b)
 static int convert(const struct cls_ruleset *rs, struct acl_peer *p, const char **why)
 {
 	struct order *ord = malloc(sizeof(*ord) * rs->n);
-	struct acl_rule5 *out = NULL;
-	size_t n = 0, cap = rs->n + 16;
 	uint32_t *rank_of = malloc(sizeof(*rank_of) * rs->n);
+	size_t n = 0, cap = rs->n + 16;
+	char *out;
 
+	p->v6 = rs->rules[0].family == CLS_IPV6;
+	p->rule_sz = RTE_ACL_RULE_SZ(p->v6 ? F6_NUM : F_NUM);
 	p->first = calloc(rs->n + 1, sizeof(*p->first));
 	p->id_of = calloc(rs->n + 1, sizeof(*p->id_of));
-	out = malloc(sizeof(*out) * cap);
+	out = malloc((size_t)p->rule_sz * cap);
 	if (!ord || !rank_of || !p->first || !p->id_of || !out)
 		goto nomem;
 	/* rte_acl: larger priority wins; ours: priority, then lower id */
@@ -188,49 +239,53 @@ static int convert(const struct cls_ruleset *rs, struct acl_peer *p, const char 
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct cls_rule *x = &rs->rules[i];
-		uint32_t sa[MAX_PFX], da[MAX_PFX];
+		unsigned width = p->v6 ? 128 : 32;
+		u128 sa[MAX_PFX], da[MAX_PFX];
 		uint8_t sl[MAX_PFX], dl[MAX_PFX];
 		size_t ns, nd;
 
 		p->first[i] = n;
-		if (x->family != CLS_IPV4) {
-			*why = "rule set has IPv6 rules (the peer is IPv4 only)";
+		if (x->family != rs->rules[0].family) {
+			*why = "rule set mixes IPv4 and IPv6 rules (the peer takes one family)";
 			goto fail;
 		}
-		ns = range_prefixes(x->src_lo.v4, x->src_hi.v4, sa, sl, MAX_PFX);
-		nd = range_prefixes(x->dst_lo.v4, x->dst_hi.v4, da, dl, MAX_PFX);
+		ns = range_prefixes(addr_u128(x, &x->src_lo), addr_u128(x, &x->src_hi), width, sa,
+				    sl, MAX_PFX);
+		nd = range_prefixes(addr_u128(x, &x->dst_lo), addr_u128(x, &x->dst_hi), width, da,
+				    dl, MAX_PFX);
 		if (ns > MAX_PFX || nd > MAX_PFX) {
 			*why = "an address range needs more than 32 prefixes";
 			goto fail;
 		}
 		for (size_t s = 0; s < ns; s++) {
 			for (size_t d = 0; d < nd; d++) {
-				struct acl_rule5 *a;
+				struct acl_rule_any *a;
+				struct rte_acl_field *f;
 
 				if (n == cap) {
-					struct acl_rule5 *nr;
+					char *nr;
 
 					cap *= 2;
-					nr = realloc(out, sizeof(*out) * cap);
+					nr = realloc(out, (size_t)p->rule_sz * cap);
 					if (!nr)
 						goto nomem;
 					out = nr;
 				}
-				a = &out[n++];
-				memset(a, 0, sizeof(*a));
+				a = (struct acl_rule_any *)(out + (size_t)p->rule_sz * n++);
+				f = a->field;
+				memset(a, 0, p->rule_sz);
 				a->data.category_mask = 1;
 				a->data.priority = (int32_t)(rs->n - rank_of[i]);
 				a->data.userdata = rank_of[i] + 1;
-				a->field[F_PROTO].value.u8 = x->proto & x->proto_mask;
-				a->field[F_PROTO].mask_range.u8 = x->proto_mask;
-				a->field[F_SRC].value.u32 = sa[s];
-				a->field[F_SRC].mask_range.u32 = sl[s];
-				a->field[F_DST].value.u32 = da[d];
-				a->field[F_DST].mask_range.u32 = dl[d];
-				a->field[F_SPORT].value.u16 = x->sport_lo;
-				a->field[F_SPORT].mask_range.u16 = x->sport_hi;
-				a->field[F_DPORT].value.u16 = x->dport_lo;
-				a->field[F_DPORT].mask_range.u16 = x->dport_hi;
+				f[F_PROTO].value.u8 = x->proto & x->proto_mask;
+				f[F_PROTO].mask_range.u8 = x->proto_mask;
+				set_prefix(&f[F_SRC], p->v6, sa[s], sl[s]);
+				set_prefix(&f[p->v6 ? F6_DST : F_DST], p->v6, da[d], dl[d]);
+				f = &f[p->v6 ? F6_SPORT : F_SPORT]; /* sport, then dport */
+				f[0].value.u16 = x->sport_lo;
+				f[0].mask_range.u16 = x->sport_hi;
+				f[1].value.u16 = x->dport_lo;
+				f[1].mask_range.u16 = x->dport_hi;
 			}
 		}
 	}
@@ -267,13 +322,17 @@ static uint64_t heap_bytes(void)
 
 static int add_and_build(struct acl_peer *p, size_t omit)
 {
-	struct rte_acl_config cfg = { .num_categories = 1, .num_fields = F_NUM };
-	const struct acl_rule5 *r = p->rules;
+	struct rte_acl_config cfg = { .num_categories = 1 };
+	const char *r = p->rules;
 	uint64_t before;
 	double t0 = bench_now();
 	int rc;
 
-	memcpy(cfg.defs, field_defs, sizeof(field_defs));
+	cfg.num_fields = p->v6 ? F6_NUM : F_NUM;
+	if (p->v6)
+		memcpy(cfg.defs, field_defs6, sizeof(field_defs6));
+	else
+		memcpy(cfg.defs, field_defs, sizeof(field_defs));
 	rte_acl_reset_rules(p->ctx);
 	if (omit >= p->n_src) {
 		rc = rte_acl_add_rules(p->ctx, (const struct rte_acl_rule *)r,
@@ -282,8 +341,10 @@ static int add_and_build(struct acl_peer *p, size_t omit)
 		rc = rte_acl_add_rules(p->ctx, (const struct rte_acl_rule *)r,
 				       (uint32_t)p->first[omit]);
 		if (!rc)
-			rc = rte_acl_add_rules(p->ctx, (const struct rte_acl_rule *)(r + p->first[omit + 1]),
-					       (uint32_t)(p->n_acl_rules - p->first[omit + 1]));
+			rc = rte_acl_add_rules(
+				p->ctx,
+				(const struct rte_acl_rule *)(r + (size_t)p->rule_sz * p->first[omit + 1]),
+				(uint32_t)(p->n_acl_rules - p->first[omit + 1]));
 	}
 	if (rc)
 		return rc;
@@ -299,7 +360,7 @@ int acl_peer_create(const struct cls_ruleset *rs, struct acl_peer **out, const c
 {
 	static unsigned seq;
 	struct acl_peer *p = calloc(1, sizeof(*p));
-	struct rte_acl_param prm = { .socket_id = SOCKET_ID_ANY, .rule_size = RTE_ACL_RULE_SZ(F_NUM) };
+	struct rte_acl_param prm = { .socket_id = SOCKET_ID_ANY };
 	char name[RTE_ACL_NAMESIZE];
 	uint64_t h0;
 	int rc;
@@ -314,6 +375,7 @@ int acl_peer_create(const struct cls_ruleset *rs, struct acl_peer **out, const c
 		goto fail;
 	snprintf(name, sizeof(name), "ncbench%u", seq++);
 	prm.name = name;
+	prm.rule_size = p->rule_sz;
 	prm.max_rule_num = (uint32_t)p->n_acl_rules;
 	h0 = heap_bytes();
 	p->ctx = rte_acl_create(&prm);
@@ -355,32 +417,49 @@ void acl_peer_free(struct acl_peer *p)
 	free(p);
 }
 
-int acl_peer_keys(const struct trace *t, struct acl_key **keys, const uint8_t ***ptrs)
+int acl_peer_keys(const struct acl_peer *p, const struct trace *t, void **keys,
+		  const uint8_t ***ptrs)
 {
-	struct acl_key *k = calloc(t->n ? t->n : 1, sizeof(*k));
-	const uint8_t **p = calloc(t->n ? t->n : 1, sizeof(*p));
+	size_t n = t->n ? t->n : 1, stride = p->v6 ? sizeof(struct acl_key6) : sizeof(struct acl_key);
+	char *k = calloc(n, stride);
+	const uint8_t **ptr = calloc(n, sizeof(*ptr));
 
-	if (!k || !p) {
+	if (!k || !ptr) {
 		free(k);
-		free(p);
+		free(ptr);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct cls_key *c = &t->keys[i];
 
-		if (c->family != CLS_IPV4) {
+		if (c->family != (p->v6 ? CLS_IPV6 : CLS_IPV4)) {
 			free(k);
-			free(p);
+			free(ptr);
 			return -ENOTSUP;
 		}
-		k[i].proto = c->proto;
-		k[i].src = rte_cpu_to_be_32(c->src.v4);
-		k[i].dst = rte_cpu_to_be_32(c->dst.v4);
-		k[i].sport = rte_cpu_to_be_16(c->sport);
-		k[i].dport = rte_cpu_to_be_16(c->dport);
-		p[i] = (const uint8_t *)&k[i];
+		if (p->v6) {
+			struct acl_key6 *a = (struct acl_key6 *)(k + i * stride);
+			const uint64_t h[4] = { c->src.v6.hi, c->src.v6.lo, c->dst.v6.hi, c->dst.v6.lo };
+
+			a->proto = c->proto;
+			for (int w = 0; w < 4; w++) {
+				a->src[w] = rte_cpu_to_be_32((uint32_t)(h[w / 2] >> (w % 2 ? 0 : 32)));
+				a->dst[w] = rte_cpu_to_be_32((uint32_t)(h[2 + w / 2] >> (w % 2 ? 0 : 32)));
+			}
+			a->sport = rte_cpu_to_be_16(c->sport);
+			a->dport = rte_cpu_to_be_16(c->dport);
+		} else {
+			struct acl_key *a = (struct acl_key *)(k + i * stride);
+
+			a->proto = c->proto;
+			a->src = rte_cpu_to_be_32(c->src.v4);
+			a->dst = rte_cpu_to_be_32(c->dst.v4);
+			a->sport = rte_cpu_to_be_16(c->sport);
+			a->dport = rte_cpu_to_be_16(c->dport);
+		}
+		ptr[i] = (const uint8_t *)(k + i * stride);
 	}
 	*keys = k;
-	*ptrs = p;
+	*ptrs = ptr;
 	return 0;
 }

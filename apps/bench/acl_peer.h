@@ -5,8 +5,9 @@
  * The rte_acl peer: the same rules and keys in DPDK's rte_acl, laid out as
  * dpdk-test-acl does for IPv4 (proto 8-bit bitmask, source and destination
  * 32-bit prefix, source and destination port ranges), with rule priorities
- * that make rte_acl pick the same rule as cls_lookup.  Only built with DPDK
- * (HAVE_RTE_ACL); IPv4 only.
+ * that make rte_acl pick the same rule as cls_lookup; IPv6 likewise with its
+ * addresses as four 32-bit prefix fields each (dpdk-test-acl --ipv6).  A rule
+ * set is all IPv4 or all IPv6.  Only built with DPDK (HAVE_RTE_ACL).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +28,16 @@ struct acl_key {
 	uint16_t dport;
 };
 
+/** The same for IPv6 (struct ipv6_5tuple of dpdk-test-acl). */
+struct acl_key6 {
+	uint8_t proto;
+	uint8_t pad[3];
+	uint32_t src[4];
+	uint32_t dst[4];
+	uint16_t sport;
+	uint16_t dport;
+};
+
 struct acl_alg {
 	const char *name;
 	enum rte_acl_classify_alg alg;
@@ -34,7 +45,9 @@ struct acl_alg {
 
 struct acl_peer {
 	struct rte_acl_ctx *ctx;
-	void *rules;           /**< converted rules (struct acl_rule5[]) */
+	bool v6;               /**< IPv6 layout (11 fields) instead of IPv4 (5) */
+	uint32_t rule_sz;      /**< RTE_ACL_RULE_SZ(fields) */
+	void *rules;           /**< converted rules, rule_sz bytes each */
 	size_t n_acl_rules;    /**< >= source rules: ranges are cut into prefixes */
 	size_t *first;         /**< first[i]..first[i+1]: acl rules of source rule i */
 	uint32_t *id_of;       /**< userdata (1-based) -> cls rule id */
@@ -56,7 +69,8 @@ int acl_peer_eal_init(int core, unsigned mem_mb, bool no_huge, const char **mode
 
 /**
  * Convert rs, create the context, add the rules and build it (timed).
- * @return 0; -ENOTSUP when a rule is not IPv4 or not expressible (why is set);
+ * @return 0; -ENOTSUP when the families are mixed or a rule is not
+ *   expressible (why is set);
  *   other negative errno from rte_acl.
  */
 int acl_peer_create(const struct cls_ruleset *rs, struct acl_peer **out, const char **why);
@@ -70,8 +84,10 @@ int acl_peer_rebuild(struct acl_peer *p, size_t omit);
 
 void acl_peer_free(struct acl_peer *p);
 
-/** Keys in rte_acl layout for every IPv4 key of t (-ENOTSUP if t has IPv6 keys). */
-int acl_peer_keys(const struct trace *t, struct acl_key **keys, const uint8_t ***ptrs);
+/** Keys in p's layout for every key of t, and a pointer to each (-ENOTSUP if
+ *  a key is of the other family; -ENOMEM).  Free both with free(). */
+int acl_peer_keys(const struct acl_peer *p, const struct trace *t, void **keys,
+		  const uint8_t ***ptrs);
 
 /** Translate an rte_acl result (userdata, 0 = none) to a cls id (CLS_NO_MATCH). */
 static inline uint32_t acl_peer_id(const struct acl_peer *p, uint32_t res)

@@ -322,7 +322,7 @@ int lookup_run(const struct bench_opts *o, FILE *csv)
 	int rc = BENCH_FAIL, prc;
 #ifdef HAVE_RTE_ACL
 	struct acl_peer *acl = NULL;
-	struct acl_key *akeys = NULL;
+	void *akeys = NULL;
 	const char *eal_mode = "";
 	bool eal_ok = false;
 #endif
@@ -418,8 +418,8 @@ int lookup_run(const struct bench_opts *o, FILE *csv)
 		const char *why = "";
 		int arc = acl_peer_create(br.rs, &acl, &why);
 
-		if (arc == 0 && acl_peer_keys(&t, &akeys, &L.aptr) != 0) {
-			why = "trace has IPv6 keys (the peer is IPv4 only)";
+		if (arc == 0 && acl_peer_keys(acl, &t, &akeys, &L.aptr) != 0) {
+			why = "trace keys are not of the rules' family (or out of memory)";
 			arc = -ENOTSUP;
 		}
 		if (arc == -ENOTSUP) {

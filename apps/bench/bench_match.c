@@ -68,7 +68,7 @@ static int answers_acl(const struct bench_rules *br, const struct trace *t, unsi
 		       const struct bench_opts *o, uint32_t *ids)
 {
 	struct acl_peer *p = NULL;
-	struct acl_key *keys = NULL;
+	void *keys = NULL;
 	const uint8_t **ptr = NULL;
 	const char *why = "", *mode;
 	uint32_t r[256];
@@ -77,8 +77,8 @@ static int answers_acl(const struct bench_rules *br, const struct trace *t, unsi
 	if (acl_peer_eal_init(o->core, o->acl_mem_mb, o->no_huge, &mode))
 		return BENCH_FAIL;
 	rc = acl_peer_create(br->rs, &p, &why);
-	if (!rc && acl_peer_keys(t, &keys, &ptr)) {
-		why = "trace has IPv6 keys or memory ran out";
+	if (!rc && acl_peer_keys(p, t, &keys, &ptr)) {
+		why = "trace keys are not of the rules' family (or out of memory)";
 		rc = -ENOTSUP;
 	}
 	if (rc) {

@@ -39,6 +39,23 @@ compare() {
 for fam in acl fw ipc; do
 	compare "generated $fam 3000" --gen $fam --size 3000 --seed 11 --trace-size 20000
 done
+# native syntax: arbitrary ranges (cut into prefixes for rte_acl), IPv4 and IPv6
+cat > "$tmp/v4.rules" <<'RULES'
+src 10.0.0.5-10.0.0.20 dst 192.168.0.0/16 dport 80-90 proto tcp
+src 10.0.0.0/8 sport 1000-2000 proto udp
+dst 192.168.1.1 proto 1
+src 0.0.0.0/1 dst 128.0.0.0/1 proto 6/0xfe
+src 0.0.0.0/0 dst 0.0.0.0/0 proto 17
+RULES
+cat > "$tmp/v6.rules" <<'RULES'
+src 2001:db8::5-2001:db8::1:20 dst 2001:db8:ffff::/48 dport 80-90 proto tcp
+src 2001:db8::/32 sport 1000-2000 proto udp
+dst ::/1
+src 2001:db8:0:1::-2001:db8:0:2:ffff:ffff:ffff:ffff dst ::/0 proto 58
+src ::/0 dst ::/0 proto 17
+RULES
+compare "native IPv4 ranges" --rules "$tmp/v4.rules" --trace-size 20000
+compare "native IPv6 ranges" --rules "$tmp/v6.rules" --trace-size 20000
 
 if [ -z "$DIR" ] || [ ! -d "$DIR" ]; then
 	echo "skip: no shared ClassBench data (NC_CLASSBENCH_DIR=$DIR)"
