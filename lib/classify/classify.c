@@ -541,6 +541,7 @@ uint64_t cls_reclaim(struct cls *c, bool wait)
 		cls_retire_poll(c, wait);
 		cls_retire_seal(c); /* unlinking retires more */
 	} while (wait && c->rq.count > 0);
+	c->ops->trim(c);
 	return c->rq.bytes;
 }
 

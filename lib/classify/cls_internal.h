@@ -133,6 +133,8 @@ struct cls_backend_ops {
 	 * from the structure (retiring what readers may hold).  Returns 0, or
 	 * -ENOMEM to be called again later. */
 	int (*unlink)(struct cls *c, struct crule *r);
+	/* cls_reclaim: give cached memory back to the allocator. */
+	void (*trim)(struct cls *c);
 	/* cls_free: release r's backend data (no readers are left). */
 	void (*rule_fini)(struct cls *c, struct crule *r);
 	int (*lookup)(const struct cls *c, const struct cls_key *k, struct cls_match *m);

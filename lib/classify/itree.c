@@ -10,32 +10,81 @@
 
 #include "trie.h"
 
+/* Keys are sorted: count until the first one above v. */
 static unsigned cnt_le(const uint32_t *k, unsigned n, uint32_t v)
 {
 	unsigned c = 0;
-	for (unsigned i = 0; i < n; i++)
-		c += k[i] <= v;
+	while (c < n && k[c] <= v)
+		c++;
 	return c;
+}
+
+static unsigned size_class(unsigned leaf, unsigned cap)
+{
+	if (!leaf)
+		return BT_CLASSES - 1;
+	return cap <= 1 ? 0 : cap <= 2 ? 1 : cap <= 4 ? 2 : cap <= 8 ? 3 : 4;
+}
+
+static struct bt_cache *cache_of(struct cls *c)
+{
+	return &((struct trie *)c->be)->cache;
 }
 
 static void bt_free_cb(struct cls *c, void *p)
 {
 	struct bt *b = p;
+	struct bt_cache *k = cache_of(c);
+	unsigned sc = size_class(b->leaf, b->cap);
+
+	if (k->count[sc] < BT_CACHE_MAX) {
+		*(void **)p = k->head[sc]; /* still counted in mem_bytes: held */
+		k->head[sc] = p;
+		k->count[sc]++;
+		return;
+	}
 	cls_mem_add(c, -(int64_t)bt_size(b->leaf, b->cap));
 	free(b);
 }
 
+void bt_cache_fini(struct cls *c)
+{
+	struct bt_cache *k = cache_of(c);
+	for (unsigned sc = 0; sc < BT_CLASSES; sc++) {
+		void *p = k->head[sc], *next;
+		/* the link overwrote the header: the class gives the size */
+		size_t sz = sc == BT_CLASSES - 1 ? bt_size(0, BT_FAN) : bt_size(1, 1u << sc);
+		for (; p; p = next) {
+			next = *(void **)p;
+			cls_mem_add(c, -(int64_t)sz);
+			free(p);
+		}
+		k->head[sc] = NULL;
+		k->count[sc] = 0;
+	}
+}
+
 static struct bt *bt_alloc(struct cls *c, unsigned leaf, unsigned cap)
 {
+	struct bt_cache *k = cache_of(c);
+	unsigned sc = size_class(leaf, cap);
 	size_t sz = bt_size(leaf, cap);
-	/* nodes larger than a line start on a line: fewer lines per visit */
-	struct bt *b = sz > 64 ? aligned_alloc(64, (sz + 63) & ~(size_t)63) : malloc(sz);
-	if (b == NULL)
-		return NULL;
+	struct bt *b;
+
+	if (k->head[sc]) {
+		b = k->head[sc];
+		k->head[sc] = *(void **)b;
+		k->count[sc]--;
+	} else {
+		/* nodes larger than a line start on a line: fewer lines per visit */
+		b = sz > 64 ? aligned_alloc(64, sz) : malloc(sz);
+		if (b == NULL)
+			return NULL;
+		cls_mem_add(c, (int64_t)sz);
+	}
 	memset(b, 0, sizeof(*b));
 	b->leaf = (uint8_t)leaf;
 	b->cap = (uint8_t)cap;
-	cls_mem_add(c, (int64_t)sz);
 	return b;
 }
 
@@ -94,26 +143,39 @@ struct bt *bt_new_single(struct cls *c, uint32_t lo, uint32_t hi, uintptr_t chil
 	return b;
 }
 
-static int pred_rec(const struct bt *b, uint32_t x, struct bt_pos *pos)
-{
-	unsigned c = cnt_le(b->key, b->n, x);
-	if (b->leaf) {
-		if (c == 0)
-			return 0;
-		pos->leaf = (struct bt *)b;
-		pos->idx = c - 1;
-		return 1;
-	}
-	/* inner key[0] is 0, so c >= 1; kids left of c - 1 end before x */
-	for (unsigned j = c; j-- > 0;)
-		if (pred_rec(bt_kid(b, j), x, pos))
-			return 1;
-	return 0;
-}
-
 int bt_pred(const struct bt *root, uint32_t x, struct bt_pos *pos)
 {
-	return root ? pred_rec(root, x, pos) : 0;
+	const struct bt *path[BT_MAXDEPTH];
+	unsigned idx[BT_MAXDEPTH], depth = 0;
+	const struct bt *b = root;
+
+	if (b == NULL)
+		return 0;
+	for (;;) {
+		while (!b->leaf) { /* inner key[0] is 0: the count is >= 1 */
+			path[depth] = b;
+			idx[depth] = cnt_le(b->key, b->n, x) - 1;
+			b = bt_kid(b, idx[depth++]);
+		}
+		unsigned c = cnt_le(b->key, b->n, x);
+		if (c > 0) {
+			pos->leaf = (struct bt *)b;
+			pos->idx = c - 1;
+			return 1;
+		}
+		/* nothing <= x here: the predecessor is the last entry of the
+		 * nearest subtree to the left (rare: separators are loose) */
+		while (depth > 0 && idx[depth - 1] == 0)
+			depth--;
+		if (depth == 0)
+			return 0;
+		b = bt_kid(path[depth - 1], --idx[depth - 1]);
+		while (!b->leaf)
+			b = bt_kid(b, b->n - 1u);
+		pos->leaf = (struct bt *)b;
+		pos->idx = b->n - 1u;
+		return 1;
+	}
 }
 
 /* Publish a replacement: into the parent's kid slot or the tree's slot.

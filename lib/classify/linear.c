@@ -157,6 +157,11 @@ static int lin_unlink(struct cls *c, struct crule *r)
 	return 0;
 }
 
+static void lin_trim(struct cls *c)
+{
+	(void)c;
+}
+
 static void lin_rule_fini(struct cls *c, struct crule *r)
 {
 	(void)c;
@@ -224,6 +229,7 @@ const struct cls_backend_ops cls_linear_ops = {
 	.publish = lin_publish,
 	.unlink = lin_unlink,
 	.rule_fini = lin_rule_fini,
+	.trim = lin_trim,
 	.lookup = lin_lookup,
 	.lookup_bulk = lin_lookup_bulk,
 	.stats = lin_stats,

@@ -251,17 +251,25 @@ static int fam_place(struct cls *c, struct tfam *f, struct tbox *b)
 {
 	struct trie *t = c->be;
 	const struct plist *l = atomic_load_explicit(&f->parts, memory_order_relaxed);
-	struct plist *next = malloc(plist_bytes(plist_len(f) + 1));
+	struct plist *next = t->spare;
 
-	if (next == NULL)
-		return -ENOMEM;
+	/* the next search order, allocated before anything changes (and kept
+	 * for the next call when unused: most placements need none) */
+	if (next == NULL || t->spare_cap < plist_len(f) + 1) {
+		uint32_t cap = plist_len(f) + 8;
+		free(next);
+		t->spare = NULL;
+		next = malloc(plist_bytes(cap));
+		if (next == NULL)
+			return -ENOMEM;
+		t->spare = next;
+		t->spare_cap = cap;
+	}
 	for (uint32_t i = 0; l && i < l->n; i++) {
 		struct tpart *p = (struct tpart *)l->e[i].p;
 		int rc = part_place(c, p, b);
-		if (rc < 0) {
-			free(next);
+		if (rc < 0)
 			return rc;
-		}
 		if (rc == 0) {
 			b->part = p;
 			p->nboxes++;
@@ -269,18 +277,15 @@ static int fam_place(struct cls *c, struct tfam *f, struct tbox *b)
 				/* the bound readers prune with must hold before the
 				 * version publishing b: raise it and re-sort */
 				p->maxprio = b->prio;
+				t->spare = NULL;
 				plist_publish(c, f, next, NULL, NULL);
-			} else {
-				free(next);
 			}
 			return 0;
 		}
 	}
 	struct tpart *p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		free(next);
+	if (p == NULL)
 		return -ENOMEM;
-	}
 	choose_order(p, b, f->nd);
 	p->maxprio = b->prio;
 	p->seq = t->next_seq++;
@@ -288,6 +293,7 @@ static int fam_place(struct cls *c, struct tfam *f, struct tbox *b)
 	atomic_init(&p->root, (uintptr_t)b | TC_BOX);
 	b->part = p;
 	cls_mem_add(c, sizeof(*p));
+	t->spare = NULL;
 	plist_publish(c, f, next, p, NULL);
 	return 0;
 }
@@ -402,6 +408,7 @@ static int trie_init(struct cls *c)
 static void trie_fini(struct cls *c)
 {
 	struct trie *t = c->be;
+	free(t->spare);
 	for (unsigned i = 0; i < 2; i++) {
 		struct plist *l = atomic_load(&t->fam[i].parts);
 		for (uint32_t j = 0; l && j < l->n; j++) {
@@ -411,6 +418,7 @@ static void trie_fini(struct cls *c)
 		}
 		free(l);
 	}
+	bt_cache_fini(c);
 	free(t);
 }
 
@@ -527,6 +535,11 @@ static void trie_rule_fini(struct cls *c, struct crule *r)
 	r->be = NULL;
 }
 
+static void trie_trim(struct cls *c)
+{
+	bt_cache_fini(c); /* counted memory goes with it */
+}
+
 static void trie_stats(const struct cls *c, struct cls_stats *st)
 {
 	const struct trie *t = c->be;
@@ -563,6 +576,7 @@ const struct cls_backend_ops cls_trie_ops = {
 	.publish = trie_publish,
 	.unlink = trie_unlink,
 	.rule_fini = trie_rule_fini,
+	.trim = trie_trim,
 	.lookup = trie_lookup,
 	.lookup_bulk = trie_bulk,
 	.stats = trie_stats,

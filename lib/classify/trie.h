@@ -110,8 +110,19 @@ struct tfam {
 	unsigned nd;
 };
 
+/* Recycled tree nodes by size class (leaf caps 1..16, inner): churn would
+ * otherwise spend a third of its time in malloc and free.  Bounded. */
+enum { BT_CLASSES = 6, BT_CACHE_MAX = 4096 };
+struct bt_cache {
+	void *head[BT_CLASSES];
+	uint32_t count[BT_CLASSES];
+};
+
 struct trie {
 	struct tfam fam[2]; /* [0] IPv4, [1] IPv6 */
+	struct bt_cache cache;
+	struct plist *spare; /* a search-order list ready to fill: see fam_place */
+	uint32_t spare_cap;
 	uint32_t nboxes;
 	uint32_t next_seq;
 	const struct trie_lookup_ops *lk;
@@ -170,6 +181,9 @@ void bt_retire_node(struct cls *c, struct bt *b);
 
 /* Build a one-entry leaf; NULL on ENOMEM. */
 struct bt *bt_new_single(struct cls *c, uint32_t lo, uint32_t hi, uintptr_t child);
+
+/* Release the node cache (cls_free). */
+void bt_cache_fini(struct cls *c);
 
 /* Free a whole (sub)trie now (no readers): trees and nothing else. */
 void bt_destroy_trie(struct cls *c, uintptr_t child);
