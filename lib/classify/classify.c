@@ -528,7 +528,9 @@ int cls_insert_batch(struct cls *c, const struct cls_rule *rules, size_t n, size
 			return rc;
 		}
 	}
-	return cls_publish(c);
+	int rc = cls_publish(c);
+	c->ops->trim(c); /* a build leaves replaced nodes behind: give them back */
+	return rc;
 }
 
 uint64_t cls_reclaim(struct cls *c, bool wait)

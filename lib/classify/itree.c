@@ -37,7 +37,7 @@ static void bt_free_cb(struct cls *c, void *p)
 	struct bt_cache *k = cache_of(c);
 	unsigned sc = size_class(b->leaf, b->cap);
 
-	if (k->count[sc] < BT_CACHE_MAX) {
+	if (k->count[sc] < 64 + ((struct trie *)c->be)->nboxes / 64) {
 		*(void **)p = k->head[sc]; /* still counted in mem_bytes: held */
 		k->head[sc] = p;
 		k->count[sc]++;

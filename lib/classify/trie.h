@@ -111,8 +111,9 @@ struct tfam {
 };
 
 /* Recycled tree nodes by size class (leaf caps 1..16, inner): churn would
- * otherwise spend a third of its time in malloc and free.  Bounded. */
-enum { BT_CLASSES = 6, BT_CACHE_MAX = 4096 };
+ * otherwise spend a third of its time in malloc and free.  Each class holds
+ * at most 64 + boxes / 64 nodes, so the cache stays small beside the trie. */
+enum { BT_CLASSES = 6 };
 struct bt_cache {
 	void *head[BT_CLASSES];
 	uint32_t count[BT_CLASSES];

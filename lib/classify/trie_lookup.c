@@ -168,8 +168,9 @@ static int lookup_one(const struct cls *c, const struct cls_key *k, struct cls_m
 
 enum { CHUNK = 32 };
 
-/* Walk the keys listed in act[0..na) through partition p in lock step. */
-static void part_walk_bulk(const struct tpart *p, uint32_t (*v)[CLS_MAXD], unsigned nd,
+/* Walk the keys listed in act[0..na) through partition p in lock step.
+ * Inlined per family so that the dimension count is a constant. */
+static inline __attribute__((always_inline)) void part_walk_bulk(const struct tpart *p, uint32_t (*v)[CLS_MAXD], unsigned nd,
 			   uint64_t ver, uint8_t *act, unsigned na,
 			   const struct tbox **best)
 {
@@ -228,7 +229,6 @@ static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys
 	for (unsigned f = 0; f < 2; f++) {
 		const struct plist *l = atomic_load_explicit(
 			&((struct trie *)t)->fam[f].parts, memory_order_acquire);
-		unsigned nd = f ? CLS_D6 : CLS_D4;
 		for (uint32_t i = 0; l && i < l->n; i++) {
 			unsigned na = 0;
 			for (unsigned j = 0; j < n; j++)
@@ -236,7 +236,10 @@ static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys
 					act[na++] = (uint8_t)j;
 			if (na == 0)
 				break; /* sorted: every key is decided */
-			part_walk_bulk(l->e[i].p, v, nd, ver, act, na, best);
+			if (f == 0)
+				part_walk_bulk(l->e[i].p, v, CLS_D4, ver, act, na, best);
+			else
+				part_walk_bulk(l->e[i].p, v, CLS_D6, ver, act, na, best);
 		}
 	}
 	for (unsigned j = 0; j < n; j++) {
