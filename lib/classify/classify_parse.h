@@ -30,6 +30,16 @@
  * CLS_FMT_AUTO picks ClassBench when the first rule line starts with '@'
  * (IPv6 when its first address contains ':'), the native syntax otherwise.
  *
+ * In every format: blank lines and lines starting with '#' are skipped (and
+ * not numbered as rules); lines end with LF or CRLF; a NUL byte is an error;
+ * a prefix with host bits set (10.0.0.1/8) is masked to its network, as
+ * dpdk-test-acl does; the protocol value is stored masked.  In the native
+ * syntax "any" carries no family: a rule takes the family of the address that
+ * names one and is IPv4 if neither does (write "src ::/0" for an IPv6 rule
+ * matching every address); keywords are case-insensitive, "prio" is accepted
+ * for "priority", "#" also starts a trailing comment, and ids (given or
+ * defaulted) must be unique within the file.
+ *
  * Thread safety: every function here is reentrant.
  */
 
