@@ -242,6 +242,16 @@ static void free_part(struct cls *c, void *p)
 	free(p);
 }
 
+static void bbox_grow(struct tpart *p, const struct tbox *b)
+{
+	for (unsigned d = 0; d < p->nd; d++) {
+		if (b->r[2 * d] < p->bb_lo[d])
+			__atomic_store_n(&p->bb_lo[d], b->r[2 * d], __ATOMIC_RELAXED);
+		if (b->r[2 * d + 1] > p->bb_hi[d])
+			__atomic_store_n(&p->bb_hi[d], b->r[2 * d + 1], __ATOMIC_RELAXED);
+	}
+}
+
 /*
  * Place b in the first partition of f (in search order) it fits in, or in a
  * new one.  The next search order is allocated first, so nothing can fail
@@ -273,6 +283,7 @@ static int fam_place(struct cls *c, struct tfam *f, struct tbox *b)
 		if (rc == 0) {
 			b->part = p;
 			p->nboxes++;
+			bbox_grow(p, b);
 			if (b->prio > p->maxprio) {
 				/* the bound readers prune with must hold before the
 				 * version publishing b: raise it and re-sort */
@@ -287,6 +298,10 @@ static int fam_place(struct cls *c, struct tfam *f, struct tbox *b)
 	if (p == NULL)
 		return -ENOMEM;
 	choose_order(p, b, f->nd);
+	for (unsigned d = 0; d < f->nd; d++) {
+		p->bb_lo[d] = b->r[2 * d];
+		p->bb_hi[d] = b->r[2 * d + 1];
+	}
 	p->maxprio = b->prio;
 	p->seq = t->next_seq++;
 	p->nboxes = 1;

@@ -86,6 +86,10 @@ static inline size_t tbox_size(unsigned nd)
 }
 
 struct tpart {
+	/* Bounding box of every box placed here (it only grows): a key outside
+	 * it skips the partition.  Written before the version publishing the
+	 * box that widened it. */
+	uint32_t bb_lo[CLS_MAXD], bb_hi[CLS_MAXD];
 	_Atomic uintptr_t root;
 	uint8_t order[CLS_MAXD]; /* order[level] = dimension */
 	uint8_t nd;

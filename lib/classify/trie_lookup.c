@@ -109,11 +109,23 @@ unsigned long cls_prof_parts, cls_prof_nodes, cls_prof_lookups, cls_prof_boxes;
 #define PROF(x) ((void)0)
 #endif
 
+/* Is the key inside the partition's bounding box? */
+static inline bool in_bbox(const struct tpart *p, const uint32_t *v, unsigned nd)
+{
+	bool in = true;
+	for (unsigned d = 0; d < nd; d++)
+		in &= (v[d] >= p->bb_lo[d]) & (v[d] <= p->bb_hi[d]);
+	return in;
+}
+
 static const struct tbox *part_find(const struct tpart *p, const uint32_t *v, unsigned nd,
 				    uint64_t ver)
 {
 	uintptr_t ch = load_ptr(&p->root);
 	unsigned level = 0;
+
+	if (!in_bbox(p, v, nd))
+		return NULL;
 
 	PROF(cls_prof_parts);
 	while (ch != 0 && !tc_is_box(ch)) {
@@ -230,12 +242,18 @@ static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys
 		const struct plist *l = atomic_load_explicit(
 			&((struct trie *)t)->fam[f].parts, memory_order_acquire);
 		for (uint32_t i = 0; l && i < l->n; i++) {
-			unsigned na = 0;
+			unsigned na = 0, alive = 0;
+			const struct tpart *p = l->e[i].p;
 			for (unsigned j = 0; j < n; j++)
-				if (fam[j] == f && (!best[j] || best[j]->prio <= l->e[i].maxprio))
-					act[na++] = (uint8_t)j;
-			if (na == 0)
+				if (fam[j] == f && (!best[j] || best[j]->prio <= l->e[i].maxprio)) {
+					alive++;
+					if (in_bbox(p, v[j], f ? CLS_D6 : CLS_D4))
+						act[na++] = (uint8_t)j;
+				}
+			if (alive == 0)
 				break; /* sorted: every key is decided */
+			if (na == 0)
+				continue;
 			if (f == 0)
 				part_walk_bulk(l->e[i].p, v, CLS_D4, ver, act, na, best);
 			else
