@@ -543,7 +543,8 @@ uint64_t cls_reclaim(struct cls *c, bool wait)
 		cls_retire_poll(c, wait);
 		cls_retire_seal(c); /* unlinking retires more */
 	} while (wait && c->rq.count > 0);
-	c->ops->trim(c);
+	if (wait)
+		c->ops->trim(c); /* everything retired is gone: give caches back */
 	return c->rq.bytes;
 }
 

@@ -249,7 +249,9 @@ int cls_insert_batch(struct cls *c, const struct cls_rule *rules, size_t n,
 /**
  * Free retired memory whose grace period has ended.  With wait, poll until
  * every retired object is freed (readers must keep reporting quiescent
- * states meanwhile).
+ * states meanwhile) and give the classifier's node cache back to the
+ * allocator; without, return at once (cheap enough to call after every
+ * update).
  * @return the number of bytes still retired.
  * Thread safety: writer.
  */

@@ -338,6 +338,7 @@ Test(rule, stats_and_memory_return_to_zero_garbage)
 	cls_reclaim(c, false);   /* unlinks (grace over), retires the nodes */
 	tu_qsbr_quiescent(&q, 0);
 	cr_assert_eq(cls_reclaim(c, false), 0, "everything freed once readers moved on");
+	cls_reclaim(c, true); /* and the node cache given back */
 	cls_stats(c, &st);
 	cr_assert_eq(st.memory_bytes, st0.memory_bytes, "%llu != %llu",
 		     (unsigned long long)st.memory_bytes, (unsigned long long)st0.memory_bytes);
