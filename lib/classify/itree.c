@@ -209,6 +209,17 @@ int bt_insert(struct cls *c, _Atomic uintptr_t *slot, uint32_t lo, uint32_t hi,
 	}
 	struct bt *leaf = b;
 	unsigned pos = cnt_le(leaf->key, leaf->n, lo);
+
+	if (c->reclaim.start == NULL && leaf->n < leaf->cap) {
+		/* No hook: no reader runs during writer calls (classify.h), so a
+		 * leaf with room takes the entry in place: no copy, no retire. */
+		for (unsigned j = leaf->n; j > pos; j--)
+			copy_entry(leaf, j, leaf, j - 1);
+		set_entry(leaf, pos, lo, hi, child);
+		leaf->n++;
+		goto separators;
+	}
+
 	struct bt *fresh[2 * BT_MAXDEPTH + 2];
 	unsigned nfresh = 0;
 
@@ -332,6 +343,7 @@ int bt_insert(struct cls *c, _Atomic uintptr_t *slot, uint32_t lo, uint32_t hi,
 	for (unsigned i = 0; i < nretire; i++)
 		bt_retire_node(c, retire_list[i]);
 
+separators:
 	/* Separators: the new interval may end at or past the separator to the
 	 * right of the kid it went into; move that separator to hi + 1, which
 	 * is still <= the next kid's smallest lo (no overlap).  One store per
