@@ -40,9 +40,10 @@
  * time) and changed by copying one leaf and swapping one pointer.
  * Partitions are searched in decreasing order of their highest priority and
  * the search stops as soon as no remaining partition can beat the match in
- * hand.  cls_lookup_bulk() walks a burst of keys in lock step and prefetches
- * the node each key needs next, so that cache misses of different keys
- * overlap.
+ * hand; a partition whose bounding box (of all its boxes) does not contain
+ * the key is skipped.  cls_lookup_bulk() walks a burst of keys in lock step
+ * and prefetches the node each key needs next, so that cache misses of
+ * different keys overlap.
  *
  * A new box goes to the first partition (in search order) it fits without
  * breaking the invariant; if none, a new partition is made whose field order
@@ -70,8 +71,10 @@
  *   since.  The hook's two calls map one to one onto DPDK's
  *   rte_rcu_qsbr_start() and rte_rcu_qsbr_check(..., false); the library
  *   itself does not depend on DPDK.  Without a hook the caller promises that
- *   no lookup runs concurrently with a writer call, and memory is freed at
- *   once.
+ *   no lookup runs concurrently with a writer call: memory is freed at the
+ *   end of each call and nodes with room are changed in place.
+ * - Replaced tree nodes are recycled through a small per-classifier cache
+ *   (bounded by the trie's size); cls_reclaim(c, true) gives it back.
  *
  * Byte order
  * ----------
