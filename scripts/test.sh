@@ -14,7 +14,7 @@ run_build() {
   fi
   ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
   # failing tests are counted from the test log below, not here
-  meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 || true
+  meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 2 || true
 }
 count() {
   local log=$1/meson-logs/testlog.json
