@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ncnat — NAT44 between an inside and an outside DPDK port.
+ *
+ *   ncnat EAL-ARGS -- -c FILE [--inside-port N] [--outside-port N]
+ *                     [--log FILE] [--idle-exit MS] [--check]
+ *
+ * The ports are ethdev ids (default 0 inside, 1 outside), e.g. from
+ * --vdev=net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap (offline translation;
+ * use --idle-exit to stop when the input is exhausted) or net_af_packet.
+ * --check parses and validates the config, prints it is fine and exits
+ * (no ports touched).  Counters are printed to stderr at exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "nat_config.h"
+#include "nat_pipeline.h"
+#include "nat_port.h"
+
+static volatile sig_atomic_t quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s EAL-ARGS -- -c FILE [--inside-port N] [--outside-port N]\n"
+		"          [--log FILE] [--idle-exit MS] [--check]\n",
+		prog);
+}
+
+static int parse_u16(const char *s, uint16_t *v)
+{
+	char *end;
+	unsigned long x = strtoul(s, &end, 10);
+
+	if (!*s || *end || x > 65535)
+		return -EINVAL;
+	*v = (uint16_t)x;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"inside-port", required_argument, NULL, 'i'},
+		{"outside-port", required_argument, NULL, 'o'},
+		{"log", required_argument, NULL, 'l'},
+		{"idle-exit", required_argument, NULL, 'x'},
+		{"check", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct nat_loop_config lc;
+	struct nat_loop_stats st;
+	struct nat_config *cfg = NULL;
+	struct nat_pipeline *pipe = NULL;
+	struct rte_mempool *pool;
+	const char *cfg_path = NULL, *log_path = NULL;
+	FILE *logf = stdout;
+	uint16_t ports[2] = {0, 1}, idle = 0;
+	bool check_only = false;
+	char err[512];
+	int n, opt, rc, i, ret = 1;
+
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "ncnat: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= n;
+	argv += n;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case 'i': rc = parse_u16(optarg, &ports[NAT_SIDE_INSIDE]); goto num;
+		case 'o': rc = parse_u16(optarg, &ports[NAT_SIDE_OUTSIDE]); goto num;
+		case 'x': rc = parse_u16(optarg, &idle); goto num;
+		case 'l': log_path = optarg; break;
+		case 'k': check_only = true; break;
+		default: usage(argv[0]); goto out;
+		}
+		continue;
+num:
+		if (rc) {
+			fprintf(stderr, "ncnat: bad number '%s'\n", optarg);
+			goto out;
+		}
+	}
+	if (!cfg_path || optind != argc) {
+		usage(argv[0]);
+		goto out;
+	}
+	rc = nat_config_parse_file(cfg_path, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s\n", err[0] ? err : strerror(-rc));
+		goto out;
+	}
+	if (check_only) {
+		printf("%s: ok (%u rules, %u pool addresses)\n", cfg_path, cfg->n_rules,
+		       cfg->pool_addrs);
+		ret = 0;
+		goto out;
+	}
+	if (log_path) {
+		logf = fopen(log_path, "a");
+		if (!logf) {
+			fprintf(stderr, "ncnat: %s: %s\n", log_path, strerror(errno));
+			goto out;
+		}
+		setvbuf(logf, NULL, _IOLBF, 0);
+	}
+	rc = nat_pipeline_create(cfg, logf, &pipe);
+	if (rc) {
+		fprintf(stderr, "ncnat: cannot build the NAT: %s\n", strerror(-rc));
+		goto out;
+	}
+	if (ports[0] == ports[1] || !rte_eth_dev_is_valid_port(ports[0]) ||
+	    !rte_eth_dev_is_valid_port(ports[1])) {
+		fprintf(stderr, "ncnat: need two distinct ports (have %u)\n",
+			rte_eth_dev_count_avail());
+		goto out;
+	}
+	pool = rte_pktmbuf_pool_create("ncnat_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	if (!pool) {
+		fprintf(stderr, "ncnat: mbuf pool: %s\n", rte_strerror(rte_errno));
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		rc = nat_port_setup(ports[i], pool);
+		if (rc) {
+			fprintf(stderr, "ncnat: port %u: %s\n", ports[i], strerror(-rc));
+			goto out;
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	lc.port[NAT_SIDE_INSIDE] = ports[NAT_SIDE_INSIDE];
+	lc.port[NAT_SIDE_OUTSIDE] = ports[NAT_SIDE_OUTSIDE];
+	lc.pipe = pipe;
+	lc.pool = pool;
+	lc.idle_exit_ms = idle;
+	lc.quit = &quit;
+	rc = nat_loop_run(&lc, &st);
+	for (i = 0; i < 2; i++)
+		nat_port_close(ports[i]);
+	if (rc) {
+		fprintf(stderr, "ncnat: loop: %s\n", strerror(-rc));
+		goto out;
+	}
+	fprintf(stderr, "ncnat: rx inside %lu outside %lu, tx inside %lu outside %lu, tx drops %lu/%lu\n",
+		(unsigned long)st.rx[0], (unsigned long)st.rx[1], (unsigned long)st.tx[0],
+		(unsigned long)st.tx[1], (unsigned long)st.tx_drop[0], (unsigned long)st.tx_drop[1]);
+	for (i = 0; i < NAT_CNT_COUNT; i++) {
+		uint64_t v = nat_pipeline_counters(pipe)->v[i];
+
+		if (v)
+			fprintf(stderr, "ncnat: %-28s %lu\n", nat_counter_name(i), (unsigned long)v);
+	}
+	ret = 0;
+out:
+	nat_pipeline_free(pipe);
+	nat_config_free(cfg);
+	if (logf && logf != stdout)
+		fclose(logf);
+	rte_eal_cleanup();
+	return ret;
+}

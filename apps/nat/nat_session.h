@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NCNAT_NAT_SESSION_H
+#define NCNAT_NAT_SESSION_H
+
+/*
+ * ncnat session table — mappings (RFC 4787 EIM) and sessions (filtering)
+ * =====================================================================
+ *
+ * What
+ * ----
+ * Two kinds of records:
+ *   - a mapping: (proto, inside addr, inside port) <-> (proto, external addr,
+ *     external port).  Endpoint-independent mapping (RFC 4787 REQ-1): one
+ *     mapping serves every remote endpoint, so it is found from the inside
+ *     key (in2out) and from the external key (out2in).  Dynamic mappings
+ *     live while they have sessions; static ones (DNAT) until deleted.
+ *   - a session: a mapping plus one remote endpoint (addr, port).  It holds
+ *     the TCP state, the last-use time and the idle timeout, and is the
+ *     filtering record: an inbound packet is allowed
+ *       endpoint-independent:        if the mapping exists;
+ *       address-dependent:           if a session of the mapping has its
+ *                                    remote address;
+ *       address-and-port-dependent:  if the session (addr, port) exists.
+ *     (nat_session_filter_allows; the pipeline creates the session then.)
+ * When a dynamic mapping's last session goes (expiry, delete), the mapping
+ * is removed and cfg.mapping_freed is called with it (the pipeline releases
+ * the port and logs); static mappings stay.
+ *
+ * Refresh rules are the caller's (nat_pipeline.c): UDP and ICMP sessions
+ * are refreshed by outbound packets only (RFC 4787 REQ-6), TCP by every
+ * valid packet; nat_session_timeout() gives the idle timeout for a protocol
+ * and TCP state.  ICMP errors never create or refresh anything.
+ *
+ * Design
+ * ------
+ * Fixed arrays of mappings and sessions (capacity from the config, free
+ * lists), and three chained hashes with index links: inside key, external
+ * key, (mapping, remote).  Each mapping links its sessions in a list, for
+ * address-dependent filtering and for deletion.  Expiry walks the session
+ * array with a cursor, `budget` slots per call, so a call has bounded cost.
+ * Single-threaded: this is the per-worker table of the packet pipeline and
+ * the reference model; the multi-core version with lock-free readers will
+ * put the exact keys into lib/netchannel's nc_flow table (needs EAL).
+ *
+ * Time in seconds (the caller's clock).  Addresses and ports host order.
+ * Thread safety: none (one thread per table).
+ * Errors: 0 or -errno; calls that can fail are warn_unused_result.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nat_config.h"
+
+#ifndef NC_MUST_CHECK
+#define NC_MUST_CHECK __attribute__((warn_unused_result))
+#endif
+
+#define NAT_MAP_STATIC 0x01 /**< from a dnat rule: never expires */
+#define NAT_MAP_MASQ 0x02   /**< external address is the outside address */
+
+struct nat_mapping {
+	uint32_t in_addr, out_addr;
+	uint16_t in_port, out_port;  /**< ports, or ICMP ids */
+	uint8_t proto;
+	uint8_t flags;               /**< NAT_MAP_* */
+	uint8_t live;
+	uint32_t n_sessions;
+	uint32_t sess_head;          /**< list of its sessions */
+	uint32_t next_in, next_out;  /**< hash chains */
+	uint64_t created;
+};
+
+struct nat_sess {
+	uint32_t map;                /**< index of its mapping */
+	uint32_t rem_addr;
+	uint16_t rem_port;
+	uint8_t tcp_state;           /**< enum nat_tcp_state (TCP only) */
+	uint8_t live;
+	uint32_t timeout;            /**< idle timeout, seconds */
+	uint64_t last;               /**< last refresh */
+	uint32_t next_hash;
+	uint32_t mnext, mprev;       /**< the mapping's list */
+};
+
+struct nat_session_config {
+	uint32_t max_mappings;       /**< >= 1 */
+	uint32_t max_sessions;       /**< >= 1 */
+	enum nat_filtering filtering;
+	uint32_t timeout_udp, timeout_tcp_est, timeout_tcp_trans, timeout_icmp;
+	/** A dynamic mapping was removed (its last session went); may be NULL.
+	 *  Called from nat_session_expire / nat_session_delete; must not call
+	 *  into the table. */
+	void (*mapping_freed)(void *ctx, const struct nat_mapping *m, uint64_t now);
+	void *ctx;
+};
+
+struct nat_session_table;
+
+/** @return 0; -EINVAL; -ENOMEM. */
+int nat_session_create(const struct nat_session_config *cfg,
+		       struct nat_session_table **out) NC_MUST_CHECK;
+/** NULL-safe; mapping_freed is not called. */
+void nat_session_free(struct nat_session_table *t);
+
+/* ---- mappings ---- */
+
+/** Mapping of an inside endpoint, or NULL. */
+struct nat_mapping *nat_mapping_find_in(const struct nat_session_table *t, uint8_t proto,
+					uint32_t in_addr, uint16_t in_port);
+/** Mapping of an external endpoint, or NULL. */
+struct nat_mapping *nat_mapping_find_out(const struct nat_session_table *t, uint8_t proto,
+					 uint32_t out_addr, uint16_t out_port);
+
+/**
+ * Add a mapping.  A dynamic one must get a session before the next expiry
+ * call, or it stays until deleted.
+ * @return 0 and *out; -EEXIST (either key in use); -ENOSPC (table full);
+ *   -EINVAL.
+ */
+int nat_mapping_add(struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
+		    uint16_t in_port, uint32_t out_addr, uint16_t out_port, uint8_t flags,
+		    uint64_t now, struct nat_mapping **out) NC_MUST_CHECK;
+
+/** Remove a mapping and its sessions; mapping_freed is called for a dynamic
+ *  one.  @return 0; -EINVAL. */
+int nat_mapping_delete(struct nat_session_table *t, struct nat_mapping *m,
+		       uint64_t now) NC_MUST_CHECK;
+
+/* ---- sessions ---- */
+
+/** Session of mapping m with a remote endpoint, or NULL. */
+struct nat_sess *nat_sess_find(const struct nat_session_table *t, const struct nat_mapping *m,
+			       uint32_t rem_addr, uint16_t rem_port);
+
+/**
+ * Add a session (last = now, timeout from the protocol, TCP state CLOSED).
+ * @return 0 and *out; -EEXIST; -ENOSPC; -EINVAL.
+ */
+int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t rem_addr,
+		 uint16_t rem_port, uint64_t now, struct nat_sess **out) NC_MUST_CHECK;
+
+/** Remove one session (and its dynamic mapping if it was the last). */
+int nat_sess_delete(struct nat_session_table *t, struct nat_sess *s, uint64_t now) NC_MUST_CHECK;
+
+/** Mapping of a session. */
+struct nat_mapping *nat_sess_mapping(const struct nat_session_table *t,
+				     const struct nat_sess *s);
+
+/** Refresh: last = now (if later) and the timeout for its protocol/state. */
+void nat_sess_refresh(struct nat_session_table *t, struct nat_sess *s, uint64_t now);
+
+/** Would the filtering mode let a packet from (rem_addr, rem_port) in
+ *  through m when it has no session with that endpoint? */
+bool nat_session_filter_allows(const struct nat_session_table *t, const struct nat_mapping *m,
+			       uint32_t rem_addr, uint16_t rem_port);
+
+/** Idle timeout for a protocol (6, 17, 1) and TCP state. */
+uint32_t nat_session_timeout(const struct nat_session_table *t, uint8_t proto,
+			     uint8_t tcp_state);
+
+/**
+ * Visit up to budget session slots from a cursor; remove the idle ones
+ * (now - last >= timeout).  A full pass takes max_sessions / budget calls.
+ * @return sessions removed; -EINVAL.
+ */
+int nat_session_expire(struct nat_session_table *t, uint64_t now, uint32_t budget);
+
+uint32_t nat_session_count(const struct nat_session_table *t);
+uint32_t nat_mapping_count(const struct nat_session_table *t);
+
+#endif /* NCNAT_NAT_SESSION_H */

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nat_session: bad arguments, mappings by both keys, sessions, the three
+ * filtering modes, expiry (and the mapping-freed callback), then random
+ * operations against a simple list model.  NC_SEED replays.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "nat_session.h"
+#include "nat_tcp.h"
+#include "nat_test_util.h"
+
+static struct nat_mapping freed[64];
+static int n_freed;
+
+static void on_freed(void *ctx, const struct nat_mapping *m, uint64_t now)
+{
+	(void)ctx;
+	(void)now;
+	if (n_freed < 64)
+		freed[n_freed] = *m;
+	n_freed++;
+}
+
+static struct nat_session_table *mk(enum nat_filtering f, uint32_t n)
+{
+	struct nat_session_config c = {
+		.max_mappings = n, .max_sessions = n, .filtering = f, .timeout_udp = 300,
+		.timeout_tcp_est = 7440, .timeout_tcp_trans = 240, .timeout_icmp = 60,
+		.mapping_freed = on_freed,
+	};
+	struct nat_session_table *t = NULL;
+
+	n_freed = 0;
+	cr_assert_eq(nat_session_create(&c, &t), 0);
+	return t;
+}
+
+static const uint32_t IN = IP4(10, 0, 0, 5), OUT = IP4(198, 51, 100, 1),
+		      R1 = IP4(192, 0, 2, 1), R2 = IP4(192, 0, 2, 2);
+
+Test(nat_session, bad_arguments)
+{
+	struct nat_session_config c = {.max_mappings = 0, .max_sessions = 4};
+	struct nat_session_table *t = (void *)1;
+	struct nat_mapping *m;
+	struct nat_sess *s;
+
+	cr_assert_eq(nat_session_create(NULL, &t), -EINVAL);
+	cr_assert_null(t);
+	cr_assert_eq(nat_session_create(&c, &t), -EINVAL);
+	c.max_mappings = 4;
+	c.filtering = (enum nat_filtering)7;
+	cr_assert_eq(nat_session_create(&c, &t), -EINVAL);
+	t = mk(NAT_FILTER_EIF, 4);
+	cr_assert_eq(nat_mapping_add(NULL, 17, IN, 1, OUT, 1, 0, 0, &m), -EINVAL);
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 1, OUT, 1, 0, 0, NULL), -EINVAL);
+	cr_assert_eq(nat_sess_add(t, NULL, R1, 1, 0, &s), -EINVAL);
+	cr_assert_eq(nat_mapping_delete(t, NULL, 0), -EINVAL);
+	cr_assert_eq(nat_sess_delete(t, NULL, 0), -EINVAL);
+	cr_assert_eq(nat_session_expire(t, 0, 0), -EINVAL);
+	cr_assert_null(nat_mapping_find_in(NULL, 17, IN, 1));
+	nat_session_free(t);
+	nat_session_free(NULL);
+}
+
+Test(nat_session, mapping_both_keys_and_full)
+{
+	struct nat_session_table *t = mk(NAT_FILTER_APDF, 2);
+	struct nat_mapping *m, *m2, *m3;
+
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 5, &m), 0);
+	cr_assert_eq(nat_mapping_find_in(t, 17, IN, 4000), m);
+	cr_assert_eq(nat_mapping_find_out(t, 17, OUT, 4000), m);
+	cr_assert_null(nat_mapping_find_in(t, 6, IN, 4000));
+	cr_assert_null(nat_mapping_find_out(t, 17, OUT, 4001));
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4002, 0, 5, &m2), -EEXIST);
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4002, OUT, 4000, 0, 5, &m2), -EEXIST);
+	cr_assert_eq(nat_mapping_add(t, 6, IN, 4000, OUT, 4000, 0, 5, &m2), 0);
+	cr_assert_eq(nat_mapping_add(t, 1, IN, 7, OUT, 7, 0, 5, &m3), -ENOSPC);
+	cr_assert_eq(nat_mapping_count(t), 2);
+	cr_assert_eq(nat_mapping_delete(t, m, 9), 0);
+	cr_assert_eq(n_freed, 1);
+	cr_assert_eq(freed[0].in_port, 4000);
+	cr_assert_null(nat_mapping_find_in(t, 17, IN, 4000));
+	cr_assert_eq(nat_mapping_add(t, 1, IN, 7, OUT, 7, 0, 5, &m3), 0);
+	nat_session_free(t);
+}
+
+Test(nat_session, filtering_modes)
+{
+	enum nat_filtering f;
+
+	for (f = NAT_FILTER_EIF; f <= NAT_FILTER_APDF; f++) {
+		struct nat_session_table *t = mk(f, 16);
+		struct nat_mapping *m;
+		struct nat_sess *s;
+
+		cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 0, &m), 0);
+		cr_assert_eq(nat_sess_add(t, m, R1, 53, 0, &s), 0);
+		cr_assert_eq(nat_sess_add(t, m, R1, 53, 0, &s), -EEXIST);
+		/* same endpoint: always */
+		cr_assert(nat_session_filter_allows(t, m, R1, 53));
+		/* same address, other port: EIF and ADF */
+		cr_assert_eq(nat_session_filter_allows(t, m, R1, 54), f != NAT_FILTER_APDF);
+		/* other address: EIF only */
+		cr_assert_eq(nat_session_filter_allows(t, m, R2, 53), f == NAT_FILTER_EIF);
+		nat_session_free(t);
+	}
+}
+
+Test(nat_session, expiry_frees_mapping_after_last_session)
+{
+	struct nat_session_table *t = mk(NAT_FILTER_APDF, 16);
+	struct nat_mapping *m, *st;
+	struct nat_sess *s1, *s2, *s3;
+
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 0, &m), 0);
+	cr_assert_eq(nat_sess_add(t, m, R1, 53, 100, &s1), 0);
+	cr_assert_eq(nat_sess_add(t, m, R2, 53, 100, &s2), 0);
+	cr_assert_eq(s1->timeout, 300);
+	/* static mapping with a session: the mapping survives expiry */
+	cr_assert_eq(nat_mapping_add(t, 6, IN, 80, OUT, 8080, NAT_MAP_STATIC, 0, &st), 0);
+	cr_assert_eq(nat_sess_add(t, st, R1, 5555, 100, &s3), 0);
+	cr_assert_eq(s3->timeout, 240); /* TCP CLOSED: transitory */
+	s3->tcp_state = NAT_TCP_ESTABLISHED;
+	nat_sess_refresh(t, s3, 100);
+	cr_assert_eq(s3->timeout, 7440);
+	nat_sess_refresh(t, s2, 250);
+	cr_assert_eq(nat_session_expire(t, 399, 16), 0);
+	cr_assert_eq(nat_session_expire(t, 400, 16), 1); /* s1 */
+	cr_assert_eq(n_freed, 0);
+	cr_assert_null(nat_sess_find(t, m, R1, 53));
+	cr_assert_eq(nat_sess_find(t, m, R2, 53), s2);
+	cr_assert_eq(nat_session_expire(t, 550, 16), 1); /* s2, and with it the mapping */
+	cr_assert_eq(n_freed, 1);
+	cr_assert_null(nat_mapping_find_out(t, 17, OUT, 4000));
+	cr_assert_eq(nat_session_expire(t, 100 + 7440, 16), 1);
+	cr_assert_eq(n_freed, 1); /* static: not freed */
+	cr_assert_eq(nat_mapping_find_out(t, 6, OUT, 8080), st);
+	cr_assert_eq(nat_session_count(t), 0);
+	cr_assert_eq(nat_mapping_count(t), 1);
+	nat_session_free(t);
+}
+
+Test(nat_session, expire_budget_bounded)
+{
+	struct nat_session_table *t = mk(NAT_FILTER_EIF, 64);
+	struct nat_mapping *m;
+	struct nat_sess *s;
+	int i, total = 0, calls = 0;
+
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 0, &m), 0);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(nat_sess_add(t, m, R1, (uint16_t)i, 0, &s), 0);
+	while (total < 64) {
+		int n = nat_session_expire(t, 1000, 8);
+
+		cr_assert_leq(n, 8);
+		total += n;
+		calls++;
+	}
+	cr_assert_eq(calls, 8);
+	cr_assert_eq(nat_mapping_count(t), 0);
+	nat_session_free(t);
+}
+
+/* random add/delete/find against an array model */
+Test(nat_session, random_vs_model)
+{
+	uint64_t seed = nat_test_seed("nat_session random_vs_model");
+	struct nat_session_table *t = mk(NAT_FILTER_APDF, 256);
+	static struct {
+		bool live;
+		uint32_t nsess;
+		bool sess[8];
+	} mm[32];
+	int it;
+
+	memset(mm, 0, sizeof(mm));
+	for (it = 0; it < 20000; it++) {
+		uint64_t r = nat_rand(&seed);
+		int k = (int)(r % 32), j = (int)((r >> 8) % 8);
+		struct nat_mapping *m = nat_mapping_find_in(t, 17, IN + (uint32_t)k, 1000);
+		struct nat_sess *s;
+
+		cr_assert_eq(m != NULL, mm[k].live, "it %d", it);
+		if (m)
+			cr_assert_eq(nat_mapping_find_out(t, 17, OUT, (uint16_t)(2000 + k)), m);
+		switch ((r >> 16) % 3) {
+		case 0:
+			if (!m) {
+				cr_assert_eq(nat_mapping_add(t, 17, IN + (uint32_t)k, 1000, OUT,
+							     (uint16_t)(2000 + k), 0, 0, &m), 0);
+				mm[k].live = true;
+			}
+			if (mm[k].sess[j]) {
+				cr_assert_eq(nat_sess_add(t, m, R1, (uint16_t)j, 0, &s), -EEXIST);
+			} else {
+				cr_assert_eq(nat_sess_add(t, m, R1, (uint16_t)j, 0, &s), 0);
+				mm[k].sess[j] = true;
+				mm[k].nsess++;
+			}
+			break;
+		case 1:
+			if (!m)
+				break;
+			s = nat_sess_find(t, m, R1, (uint16_t)j);
+			cr_assert_eq(s != NULL, mm[k].sess[j]);
+			if (s) {
+				cr_assert_eq(nat_sess_delete(t, s, 0), 0);
+				mm[k].sess[j] = false;
+				if (--mm[k].nsess == 0)
+					mm[k].live = false;
+			}
+			break;
+		default:
+			if (m) {
+				cr_assert_eq(m->n_sessions, mm[k].nsess);
+				if (((r >> 24) & 7) == 0) {
+					cr_assert_eq(nat_mapping_delete(t, m, 0), 0);
+					memset(&mm[k], 0, sizeof(mm[k]));
+				}
+			}
+			break;
+		}
+	}
+	nat_session_free(t);
+}
