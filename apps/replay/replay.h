@@ -173,9 +173,4 @@ const struct cls_ruleset *replay_ruleset(const struct replay *r);
  */
 void replay_report(const struct replay *r, FILE *f, unsigned top);
 
-/* ---- internal: shared by the files of replay_core ---------------------- */
-
-/** Format a key's addresses as text (IPv6 without brackets). */
-void replay_addr_str(const struct cls_key *k, const union cls_addr *a, char *buf, size_t size);
-
 #endif

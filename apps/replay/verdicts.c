@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify_parse.h"
 #include "replay_int.h"
 
 struct verdicts {
@@ -26,22 +27,6 @@ struct verdicts {
 	bool first;
 };
 
-void replay_addr_str(const struct cls_key *k, const union cls_addr *a, char *buf, size_t size)
-{
-	if (k->family == CLS_IPV4) {
-		uint32_t v = htonl(a->v4);
-
-		inet_ntop(AF_INET, &v, buf, (socklen_t)size);
-	} else {
-		uint8_t b[16];
-
-		for (int i = 0; i < 8; i++) {
-			b[i] = (uint8_t)(a->v6.hi >> (56 - 8 * i));
-			b[8 + i] = (uint8_t)(a->v6.lo >> (56 - 8 * i));
-		}
-		inet_ntop(AF_INET6, b, buf, (socklen_t)size);
-	}
-}
 
 int verdicts_open(const char *path, enum replay_vfmt fmt, struct verdicts **out, char *err,
 		  size_t errlen)
@@ -85,8 +70,8 @@ void verdicts_write(struct verdicts *v, uint64_t frame, const struct nc_pkt_info
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
 	if (has_key) {
-		replay_addr_str(k, &k->src, src, sizeof(src));
-		replay_addr_str(k, &k->dst, dst, sizeof(dst));
+		cls_addr_format(k->family, &k->src, src, sizeof(src));
+		cls_addr_format(k->family, &k->dst, dst, sizeof(dst));
 	}
 	if (v->fmt == REPLAY_VERDICTS_CSV) {
 		if (has_key)

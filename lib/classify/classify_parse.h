@@ -95,6 +95,16 @@ void cls_ruleset_free(struct cls_ruleset *rs);
 int cls_parse_addr_range(const char *s, size_t len, uint8_t *family, union cls_addr *lo,
 			 union cls_addr *hi, const char **why) CLS_MUST_CHECK;
 
+/** Room for any address cls_addr_format() writes, NUL included. */
+#define CLS_ADDRSTRLEN 46
+
+/**
+ * Write an address (host order, as in classify.h) in its usual text form
+ * ("192.0.2.1", "2001:db8::1") into buf; an unknown family gives "".
+ * @return buf.
+ */
+const char *cls_addr_format(uint8_t family, const union cls_addr *a, char *buf, size_t len);
+
 /**
  * Format a rule in the native syntax (one line, no newline) into buf.
  * @return the length snprintf would produce.

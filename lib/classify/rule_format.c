@@ -43,23 +43,31 @@ static void put(struct fmtbuf *f, const char *fmt, ...)
 		f->n += (size_t)n;
 }
 
-static void put_ip(struct fmtbuf *f, uint8_t fam, union cls_addr a)
+const char *cls_addr_format(uint8_t family, const union cls_addr *a, char *buf, size_t len)
 {
-	char s[INET6_ADDRSTRLEN];
 	uint8_t b[16];
 
-	if (fam == CLS_IPV6) {
-		store_be64(b, a.v6.hi);
-		store_be64(b + 8, a.v6.lo);
-		inet_ntop(AF_INET6, b, s, sizeof(s));
-	} else {
-		b[0] = (uint8_t)(a.v4 >> 24);
-		b[1] = (uint8_t)(a.v4 >> 16);
-		b[2] = (uint8_t)(a.v4 >> 8);
-		b[3] = (uint8_t)a.v4;
-		inet_ntop(AF_INET, b, s, sizeof(s));
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (family == CLS_IPV6) {
+		store_be64(b, a->v6.hi);
+		store_be64(b + 8, a->v6.lo);
+		inet_ntop(AF_INET6, b, buf, (socklen_t)len);
+	} else if (family == CLS_IPV4) {
+		b[0] = (uint8_t)(a->v4 >> 24);
+		b[1] = (uint8_t)(a->v4 >> 16);
+		b[2] = (uint8_t)(a->v4 >> 8);
+		b[3] = (uint8_t)a->v4;
+		inet_ntop(AF_INET, b, buf, (socklen_t)len);
 	}
-	put(f, "%s", s);
+	return buf;
+}
+
+static void put_ip(struct fmtbuf *f, uint8_t fam, union cls_addr a)
+{
+	char s[CLS_ADDRSTRLEN];
+	put(f, "%s", cls_addr_format(fam, &a, s, sizeof(s)));
 }
 
 static bool low_ones(uint64_t x)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "classify_parse.h"
 #include "nc_parse.h"
 
 #define ETHERTYPE_IPV4 0x0800
@@ -545,22 +546,6 @@ int nc_link_from_dlt(int dlt, enum nc_link *out)
 	}
 }
 
-static void fmt_addr(const struct cls_key *k, const union cls_addr *a, char *buf, size_t size)
-{
-	if (k->family == CLS_IPV4) {
-		uint32_t be = htonl(a->v4);
-
-		inet_ntop(AF_INET, &be, buf, (socklen_t)size);
-	} else {
-		uint8_t b[16];
-
-		for (int i = 0; i < 8; i++) {
-			b[i] = (uint8_t)(a->v6.hi >> (56 - 8 * i));
-			b[8 + i] = (uint8_t)(a->v6.lo >> (56 - 8 * i));
-		}
-		inet_ntop(AF_INET6, b, buf, (socklen_t)size);
-	}
-}
 
 int nc_key_format(const struct cls_key *k, char *buf, size_t size)
 {
@@ -571,8 +556,8 @@ int nc_key_format(const struct cls_key *k, char *buf, size_t size)
 	if (k == NULL || (k->family != CLS_IPV4 && k->family != CLS_IPV6))
 		return snprintf(buf, size, "(no key)");
 	v6 = k->family == CLS_IPV6;
-	fmt_addr(k, &k->src, s, sizeof(s));
-	fmt_addr(k, &k->dst, d, sizeof(d));
+	cls_addr_format(k->family, &k->src, s, sizeof(s));
+	cls_addr_format(k->family, &k->dst, d, sizeof(d));
 	switch (k->proto) {
 	case IPPROTO_TCP_: proto = "tcp"; break;
 	case IPPROTO_UDP_: proto = "udp"; break;
