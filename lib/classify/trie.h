@@ -20,6 +20,11 @@
  *
  * Changes copy the one leaf (and, on a split, the inner nodes) they touch and
  * publish it with one pointer store; replaced nodes are retired (reclaim.c).
+ * Words that change in place while readers run — child pointers (release /
+ * acquire), del_v, bounding boxes and separators (relaxed) — are single
+ * aligned words, so a reader sees the old or the new value, never a mix.
+ * The separators are read by vector loads in the lookup, which the C memory
+ * model cannot annotate; a data-race checker will name them.
  */
 
 #include <stdint.h>

@@ -81,8 +81,10 @@ static inline const struct tbox *chain_match(uintptr_t ch, const uint32_t *v, un
 	}
 	if (!in)
 		return NULL; /* the chain's boxes are identical */
+	/* del_v is set by a writer while readers run (cls_delete): relaxed
+	 * loads; the version it names is published with a release later. */
 	for (; b; b = atomic_load_explicit(&((struct tbox *)b)->dup_next, memory_order_acquire))
-		if (b->add_v <= ver && ver < b->del_v)
+		if (b->add_v <= ver && ver < __atomic_load_n(&b->del_v, __ATOMIC_RELAXED))
 			return b;
 	return NULL;
 }
@@ -113,8 +115,10 @@ unsigned long cls_prof_parts, cls_prof_nodes, cls_prof_lookups, cls_prof_boxes;
 static inline bool in_bbox(const struct tpart *p, const uint32_t *v, unsigned nd)
 {
 	bool in = true;
+	/* the box grows while readers run: relaxed loads (see bbox_grow) */
 	for (unsigned d = 0; d < nd; d++)
-		in &= (v[d] >= p->bb_lo[d]) & (v[d] <= p->bb_hi[d]);
+		in &= (v[d] >= __atomic_load_n(&p->bb_lo[d], __ATOMIC_RELAXED)) &
+		      (v[d] <= __atomic_load_n(&p->bb_hi[d], __ATOMIC_RELAXED));
 	return in;
 }
 
