@@ -161,7 +161,9 @@ static int one_round(const struct cls_ruleset *rs, const struct trace *t, struct
 		rd->q = q;
 		atomic_store(&rd->stop, false);
 		atomic_store(&rd->running, false);
+		/* a new thread: its CPU clock starts near 0, as (0, 0) says */
 		atomic_store(&rd->lookups, 0);
+		atomic_store(&rd->cpu_ns, 0);
 		if (pthread_create(&th, NULL, reader_main, rd)) {
 			fprintf(stderr, "ncbench update: cannot start the reader thread\n");
 			cls_free(c);
