@@ -275,10 +275,21 @@ static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys
 	return hits;
 }
 
+/* Below this size the trie stays in a core's L2: there are no misses to
+ * overlap, and the lock-step walk's bookkeeping only costs. */
+enum { BULK_MIN_BYTES = 1 << 20 };
+
 static unsigned lookup_bulk(const struct cls *c, const struct cls_key *const keys[], unsigned n,
 			    struct cls_match *m)
 {
 	unsigned hits = 0;
+
+	if (atomic_load_explicit(&((struct cls *)c)->mem_bytes, memory_order_relaxed) <
+	    BULK_MIN_BYTES) {
+		for (unsigned i = 0; i < n; i++)
+			hits += (unsigned)lookup_one(c, keys[i], &m[i]);
+		return hits;
+	}
 	for (unsigned off = 0; off < n; off += CHUNK)
 		hits += bulk_chunk(c, keys + off, n - off < CHUNK ? n - off : CHUNK, m + off);
 	return hits;

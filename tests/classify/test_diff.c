@@ -79,6 +79,8 @@ static void static_set(uint8_t family, unsigned nrules, size_t nprobes)
 	cls_stats(trie, &st);
 	cr_assert_eq(st.rules, nrules);
 	cr_assert_geq(st.boxes, nrules);
+	if (nrules >= 8000)
+		cr_assert_gt(st.memory_bytes, 1u << 20, "the set must exceed the bulk threshold");
 	free(rules);
 	cls_free(trie);
 	cls_free(lin);
@@ -98,6 +100,12 @@ Test(diff, ipv4_large_set)
 Test(diff, ipv4_2000_rules)
 {
 	static_set(CLS_IPV4, 2000, 100000 * scale());
+}
+
+/* Big enough (> 1 MiB) for the lock-step bulk walk rather than singles. */
+Test(diff, ipv4_8000_rules_bulk_walk)
+{
+	static_set(CLS_IPV4, 8000, 40000 * scale());
 }
 
 Test(diff, ipv6_sets)
