@@ -174,7 +174,7 @@ int plot_svg_stream(FILE *csv, const char *svg, const char *title)
 		unlink(data);
 		return BENCH_FAIL;
 	}
-	fprintf(gp, "set terminal svg size 900,560 dynamic enhanced font 'sans,12'\n"
+	fprintf(gp, "set terminal svg size 900,560 dynamic enhanced font 'sans,12' background rgb 'white'\n"
 		    "set output '%s'\nset title '%s: lookups/s by rule count, one core'\n"
 		    "set logscale x\nset xlabel 'rules'\nset ylabel 'million lookups/s'\n"
 		    "set yrange [0:*]\nset grid\nset key outside right\n",
