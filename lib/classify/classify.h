@@ -270,7 +270,9 @@ int cls_lookup(const struct cls *c, const struct cls_key *key, struct cls_match 
 
 /**
  * Look up n keys (any n; bursts of 16 to 64 go fastest).  matches[i] is the
- * answer for keys[i], as cls_lookup() gives it.
+ * answer for keys[i], as cls_lookup() gives it; all n answers come from the
+ * same published version, so a batch is seen by every key of the burst or
+ * by none.
  * @return the number of keys that matched a rule.
  * Thread safety: as cls_lookup().
  */

@@ -113,8 +113,9 @@ struct cls_reclaimq {
 void cls_retire(struct cls *c, void *p, uint64_t bytes, cls_retire_fn fn);
 /* Give every item retired since the last seal one grace-period token. */
 void cls_retire_seal(struct cls *c);
-/* Run the items whose grace period ended; with wait, all of them. */
-void cls_retire_poll(struct cls *c, bool wait);
+/* Run up to budget items whose grace period ended; with wait, wait for
+ * each of them in turn. */
+void cls_retire_poll(struct cls *c, bool wait, size_t budget);
 void cls_reclaimq_fini(struct cls *c);
 
 /* ---- backends ---- */

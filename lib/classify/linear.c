@@ -169,13 +169,9 @@ static void lin_rule_fini(struct cls *c, struct crule *r)
 	r->be = NULL;
 }
 
-static int lin_lookup(const struct cls *c, const struct cls_key *k, struct cls_match *m)
+/* The first rule of array a (one published version) matching k. */
+static int lin_lookup_in(const struct lin_array *a, const struct cls_key *k, struct cls_match *m)
 {
-	const struct lin *l = c->be;
-	/* Acquire: pairs with the release in lin_publish. */
-	const struct lin_array *a =
-		atomic_load_explicit(&((struct lin *)l)->cur, memory_order_acquire);
-
 	for (size_t i = 0; i < a->n; i++) {
 		const struct lin_ent *e = &a->e[i];
 		bool hit;
@@ -199,12 +195,24 @@ static int lin_lookup(const struct cls *c, const struct cls_key *k, struct cls_m
 	return 0;
 }
 
+static const struct lin_array *lin_current(const struct cls *c)
+{
+	/* Acquire: pairs with the release in lin_publish. */
+	return atomic_load_explicit(&((struct lin *)c->be)->cur, memory_order_acquire);
+}
+
+static int lin_lookup(const struct cls *c, const struct cls_key *k, struct cls_match *m)
+{
+	return lin_lookup_in(lin_current(c), k, m);
+}
+
 static unsigned lin_lookup_bulk(const struct cls *c, const struct cls_key *const keys[],
 				unsigned n, struct cls_match *m)
 {
+	const struct lin_array *a = lin_current(c); /* one version for the burst */
 	unsigned hits = 0;
 	for (unsigned i = 0; i < n; i++)
-		hits += (unsigned)lin_lookup(c, keys[i], &m[i]);
+		hits += (unsigned)lin_lookup_in(a, keys[i], &m[i]);
 	return hits;
 }
 

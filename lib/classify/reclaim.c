@@ -10,6 +10,7 @@
  * read a node it has just replaced until its call ends.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cls_internal.h"
@@ -49,11 +50,11 @@ void cls_retire(struct cls *c, void *p, uint64_t bytes, cls_retire_fn fn)
 	if (q->count == q->cap && grow(q) < 0) {
 		/* No memory for bookkeeping: wait out a grace period for every
 		 * sealed item, then for this one, instead of failing. */
-		cls_retire_poll(c, true);
+		cls_retire_poll(c, true, SIZE_MAX);
 		if (q->count == q->cap) {
 			/* everything left is unsealed (the current call's own) */
 			cls_retire_seal(c);
-			cls_retire_poll(c, true);
+			cls_retire_poll(c, true, SIZE_MAX);
 		}
 	}
 	struct cls_retired *it = &q->items[(q->head + q->count) % q->cap];
@@ -78,11 +79,11 @@ void cls_retire_seal(struct cls *c)
 	q->unsealed = 0;
 }
 
-void cls_retire_poll(struct cls *c, bool wait)
+void cls_retire_poll(struct cls *c, bool wait, size_t budget)
 {
 	struct cls_reclaimq *q = &c->rq;
 
-	while (q->count > q->unsealed) {
+	while (q->count > q->unsealed && budget-- > 0) {
 		struct cls_retired *it = &q->items[q->head];
 		if (c->reclaim.start && !c->reclaim.done(c->reclaim.ctx, it->token)) {
 			if (!wait)

@@ -150,9 +150,11 @@ static inline void set_match(struct cls_match *m, const struct tbox *b)
 	m->udata = b->udata;
 }
 
-static int lookup_one(const struct cls *c, const struct cls_key *k, struct cls_match *m)
+/* One key against one snapshot: the version and the family's search order
+ * a lookup (or a whole burst) read once. */
+static int lookup_at(const struct plist *const lists[2], uint64_t ver, const struct cls_key *k,
+		     struct cls_match *m)
 {
-	const struct trie *t = c->be;
 	uint32_t v[CLS_MAXD];
 	unsigned nd = cls_key_dims(k, v);
 
@@ -160,13 +162,10 @@ static int lookup_one(const struct cls *c, const struct cls_key *k, struct cls_m
 		cls_match_none(m);
 		return 0;
 	}
-	uint64_t ver = cls_version_load(c);
-	const struct plist *l = atomic_load_explicit(
-		&((struct trie *)t)->fam[nd == CLS_D6].parts, memory_order_acquire);
+	const struct plist *l = lists[nd == CLS_D6];
 	const struct tbox *best = NULL;
 
 	PROF(cls_prof_lookups);
-
 	for (uint32_t i = 0; l && i < l->n; i++) {
 		if (best && best->prio > l->e[i].maxprio)
 			break; /* sorted: nothing further can win */
@@ -180,6 +179,23 @@ static int lookup_one(const struct cls *c, const struct cls_key *k, struct cls_m
 	}
 	set_match(m, best);
 	return 1;
+}
+
+/* Read the published version, then the search orders it covers. */
+static uint64_t snapshot(const struct cls *c, const struct plist *lists[2])
+{
+	struct trie *t = c->be;
+	uint64_t ver = cls_version_load(c);
+	lists[0] = atomic_load_explicit(&t->fam[0].parts, memory_order_acquire);
+	lists[1] = atomic_load_explicit(&t->fam[1].parts, memory_order_acquire);
+	return ver;
+}
+
+static int lookup_one(const struct cls *c, const struct cls_key *k, struct cls_match *m)
+{
+	const struct plist *lists[2];
+	uint64_t ver = snapshot(c, lists);
+	return lookup_at(lists, ver, k, m);
 }
 
 enum { CHUNK = 32 };
@@ -226,15 +242,13 @@ static inline __attribute__((always_inline)) void part_walk_bulk(const struct tp
 	}
 }
 
-static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys[], unsigned n,
-			   struct cls_match *m)
+static unsigned bulk_chunk(const struct plist *const lists[2], uint64_t ver,
+			   const struct cls_key *const keys[], unsigned n, struct cls_match *m)
 {
-	const struct trie *t = c->be;
 	uint32_t v[CHUNK][CLS_MAXD];
 	uint8_t fam[CHUNK];
 	const struct tbox *best[CHUNK];
 	uint8_t act[CHUNK];
-	uint64_t ver = cls_version_load(c);
 	unsigned hits = 0;
 
 	for (unsigned j = 0; j < n; j++) {
@@ -243,8 +257,7 @@ static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys
 		best[j] = NULL;
 	}
 	for (unsigned f = 0; f < 2; f++) {
-		const struct plist *l = atomic_load_explicit(
-			&((struct trie *)t)->fam[f].parts, memory_order_acquire);
+		const struct plist *l = lists[f];
 		for (uint32_t i = 0; l && i < l->n; i++) {
 			unsigned na = 0, alive = 0;
 			const struct tpart *p = l->e[i].p;
@@ -279,19 +292,24 @@ static unsigned bulk_chunk(const struct cls *c, const struct cls_key *const keys
  * overlap, and the lock-step walk's bookkeeping only costs. */
 enum { BULK_MIN_BYTES = 1 << 20 };
 
+/* A burst reads one snapshot, so that a published batch is seen by all of
+ * its keys or by none. */
 static unsigned lookup_bulk(const struct cls *c, const struct cls_key *const keys[], unsigned n,
 			    struct cls_match *m)
 {
+	const struct plist *lists[2];
+	uint64_t ver = snapshot(c, lists);
 	unsigned hits = 0;
 
 	if (atomic_load_explicit(&((struct cls *)c)->mem_bytes, memory_order_relaxed) <
 	    BULK_MIN_BYTES) {
 		for (unsigned i = 0; i < n; i++)
-			hits += (unsigned)lookup_one(c, keys[i], &m[i]);
+			hits += (unsigned)lookup_at(lists, ver, keys[i], &m[i]);
 		return hits;
 	}
 	for (unsigned off = 0; off < n; off += CHUNK)
-		hits += bulk_chunk(c, keys + off, n - off < CHUNK ? n - off : CHUNK, m + off);
+		hits += bulk_chunk(lists, ver, keys + off, n - off < CHUNK ? n - off : CHUNK,
+				   m + off);
 	return hits;
 }
 

@@ -87,7 +87,7 @@ static struct cls_rule gen_rule(struct tu_rng *r, const struct cls_key *probe, u
 	return x;
 }
 
-static void torture(unsigned generations, unsigned background)
+static void torture(unsigned generations, unsigned background, enum cls_backend be)
 {
 	static struct shared s; /* big; zeroed per run below */
 	memset(&s, 0, sizeof(s));
@@ -96,7 +96,7 @@ static void torture(unsigned generations, unsigned background)
 	tu_pools_init(&p, &r);
 	tu_qsbr_init(&s.q, READERS);
 	struct cls_reclaim hook = tu_qsbr_hook(&s.q);
-	s.c = tu_create(CLS_BACKEND_TRIE, &hook);
+	s.c = tu_create(be, &hook);
 	cr_assert_not_null(s.c);
 	for (unsigned i = 0; i < K; i++) {
 		memset(&s.probes[i], 0, sizeof(s.probes[i]));
@@ -161,6 +161,8 @@ static void torture(unsigned generations, unsigned background)
 	cr_assert_gt(atomic_load(&s.max_gen_seen), 1, "readers must have seen updates");
 	struct cls_stats st;
 	cls_stats(s.c, &st);
+	if (background >= 9000 && be == CLS_BACKEND_TRIE)
+		cr_assert_gt(st.memory_bytes, 1u << 20, "must exceed the bulk threshold");
 	cr_assert_eq(st.retired_bytes, 0);
 	cr_assert_eq(st.rules, background + K);
 	free(bg);
@@ -169,10 +171,21 @@ static void torture(unsigned generations, unsigned background)
 
 Test(concurrency, readers_never_see_half_a_batch)
 {
-	torture(tu_long_mode() ? 100000 : 5000, 2000);
+	torture(tu_long_mode() ? 100000 : 5000, 2000, CLS_BACKEND_TRIE);
 }
 
 Test(concurrency, small_trie_reshaped_constantly)
 {
-	torture(tu_long_mode() ? 100000 : 5000, 20);
+	torture(tu_long_mode() ? 100000 : 5000, 20, CLS_BACKEND_TRIE);
+}
+
+/* Over 1 MiB: bursts take the lock-step walk rather than single lookups. */
+Test(concurrency, large_trie_lock_step_bursts)
+{
+	torture(tu_long_mode() ? 20000 : 2000, 9000, CLS_BACKEND_TRIE);
+}
+
+Test(concurrency, linear_reference_too)
+{
+	torture(tu_long_mode() ? 20000 : 2000, 200, CLS_BACKEND_LINEAR);
 }
