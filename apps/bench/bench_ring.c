@@ -107,6 +107,15 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+/* A spinning side that found nothing to do (empty ring for a consumer,
+ * full ring for a producer) pauses a little before it looks again, as DPDK
+ * poll loops do with rte_pause (same for every method). */
+static inline void idle_pause(void)
+{
+	for (int i = 0; i < IDLE_PAUSES; i++)
+		__builtin_ia32_pause();
+}
+
 static void *producer(void *arg)
 {
 	struct run *r = arg;
@@ -132,7 +141,7 @@ static void *producer(void *arg)
 				}
 				done += (unsigned)q;
 				if (done < n)
-					sched_yield();
+					idle_pause(); /* full: the consumer is on its own core */
 			}
 			break;
 		}
@@ -162,7 +171,7 @@ static void *producer(void *arg)
 				done += rte_ring_sp_enqueue_burst_elem(r->rr, b + done, sizeof(b[0]),
 								      n - done, NULL);
 				if (done < n)
-					sched_yield();
+					idle_pause(); /* full: the consumer is on its own core */
 			}
 			break;
 		}
@@ -179,15 +188,6 @@ static void consume_recs(struct run *r, const struct nc_event *e, unsigned n, ui
 	for (unsigned i = 0; i < n; i++)
 		r->sum += e[i].data;
 	*got += n;
-}
-
-/* A spinning consumer that found nothing pauses a little before it looks
- * again (as DPDK poll loops do with rte_pause): hammering the slot the
- * producer is writing costs both sides a cache-line transfer per event. */
-static inline void idle_pause(void)
-{
-	for (int i = 0; i < IDLE_PAUSES; i++)
-		__builtin_ia32_pause();
 }
 
 static void *consumer(void *arg)

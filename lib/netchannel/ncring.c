@@ -522,8 +522,10 @@ int nc_ring_wait(struct nc_ring *r, int timeout_ms)
 		deadline = nc_ring_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		if (has_events(r)) {
-			unsigned c = nc_ring_count(r);
-			return c ? (int)c : 1;
+			/* A hint: reserved but uncommitted slots (cheap). */
+			uint64_t c = atomic_load_explicit(&h->kidx, memory_order_relaxed) -
+				     atomic_load_explicit(&h->uidx, memory_order_relaxed);
+			return c == 0 ? 1 : c > INT_MAX ? INT_MAX : (int)c;
 		}
 		if (take_token(h))
 			return 0;

@@ -75,6 +75,8 @@
  *   processes.
  * - A producer that dies between reserving and publishing a slot stalls the
  *   consumers at that slot: processes sharing a ring must trust each other.
+ *   A waiter killed while asleep leaves the waiter count raised: producers
+ *   then make a futex call per post (still correct, slower).
  * - create/attach/free: one thread per handle.
  *
  * Errors
@@ -230,7 +232,8 @@ int nc_ring_commit(struct nc_ring *r, uint64_t expected, unsigned n) NC_MUST_CHE
  */
 int nc_ring_consume(struct nc_ring *r, struct nc_event *ev, unsigned max) NC_MUST_CHECK;
 
-/** Published events at the user index right now (a hint). */
+/** Published events at the user index right now (a hint; walks them, so
+ *  O(events pending)). */
 unsigned nc_ring_count(const struct nc_ring *r);
 
 /**
@@ -238,7 +241,8 @@ unsigned nc_ring_count(const struct nc_ring *r);
  * passes (-1: forever, 0: just check).  Returns at once if events are
  * already available.  Waiters are woken one at a time unless an event asks
  * for all.
- * @return > 0: events available (a hint of how many); 0: woken by
+ * @return > 0: events available (a hint: reserved and not yet committed
+ *   slots, some maybe still being written); 0: woken by
  *   nc_ring_wake() with no event; -ETIMEDOUT; -EINTR (a signal);
  *   -EINVAL.
  * Thread safety: any thread or process.

@@ -19,7 +19,7 @@
 
 /* The shared header: one cache line per writer. */
 struct nc_ring_hdr {
-	/* line 0: constants, written once by the creator */
+	/* line 0: read on every post or commit, (almost) never written */
 	alignas(CL) uint64_t magic;
 	uint32_t version;
 	uint32_t rec_size;
@@ -29,15 +29,15 @@ struct nc_ring_hdr {
 	_Atomic uint32_t sym_fence; /* 1: some process cannot use membarrier */
 	uint64_t map_size;
 	uint64_t src_off;
+	_Atomic uint32_t level_sources; /* changed by source add/del only */
 	/* line 1: producers */
 	alignas(CL) _Atomic uint64_t kidx;
 	_Atomic uint64_t uidx_cache; /* a recent uidx, saves producers a line miss */
 	/* line 2: consumers */
 	alignas(CL) _Atomic uint64_t uidx;
-	/* line 3: rare counters */
+	/* line 3: counters written by producers, read by stats only */
 	alignas(CL) _Atomic uint64_t overflow;
 	_Atomic uint64_t wakeups;
-	_Atomic uint32_t level_sources;
 	/* line 4: waiters */
 	alignas(CL) _Atomic uint32_t futex;
 	_Atomic uint32_t waiters;

@@ -680,6 +680,73 @@ Test(nc_engine, deliver_to_completion_ring)
 	nc_ring_free(ring);
 }
 
+/* Ethernet + IPv6 + UDP; addresses 2001:db8::<lo> style (hi, lo halves). */
+static uint32_t build6(uint8_t *b, uint64_t src_lo, uint64_t dst_lo, uint16_t sport,
+		       uint16_t dport, uint8_t tag)
+{
+	uint32_t plen = 8 + 4;
+
+	memset(b, 0, 14 + 40 + plen);
+	put16(b + 12, 0x86dd);
+	uint8_t *ip = b + 14;
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)plen);
+	ip[6] = 17;
+	ip[7] = 64;
+	put32(ip + 8, 0x20010db8);
+	put32(ip + 16, (uint32_t)(src_lo >> 32));
+	put32(ip + 20, (uint32_t)src_lo);
+	put32(ip + 24, 0x20010db8);
+	put32(ip + 32, (uint32_t)(dst_lo >> 32));
+	put32(ip + 36, (uint32_t)dst_lo);
+	uint8_t *t = ip + 40;
+	put16(t, sport);
+	put16(t + 2, dport);
+	put16(t + 4, (uint16_t)plen);
+	t[8] = tag;
+	return 14 + 40 + plen;
+}
+
+Test(nc_engine, ipv6_listener_and_flows)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *l;
+	struct cls_rule r = {
+		.family = CLS_IPV6,
+		.proto = 17,
+		.proto_mask = 0xff,
+		.sport_hi = 65535,
+		.dport_lo = 53, .dport_hi = 53,
+		.src_hi.v6 = {UINT64_MAX, UINT64_MAX},
+		.dst_lo.v6 = {0x20010db800000000ull, 0},
+		.dst_hi.v6 = {0x20010db800000000ull, UINT64_MAX},
+		.priority = 1,
+		.id = 6,
+	};
+	struct burst b = {0};
+
+	cr_assert_eq(nc_engine_listen(e, &r, &listener_ops, NULL, &l), 0);
+	for (unsigned i = 0; i < 6; i++) {
+		b.len[b.n] = build6(b.buf[b.n], 100 + i % 2, 7, 4000, i == 5 ? 54 : 53, (uint8_t)i);
+		b.p[b.n] = b.buf[b.n];
+		b.n++;
+	}
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, b.n, 3, 1), 5);
+	cr_expect_eq(W.accepts, 2u);
+	cr_expect_eq(W.unclaimed, 1u); /* dport 54: no rule */
+	cr_expect_eq(W.unclaimed_tags[0], 5);
+	cr_expect_eq(W.log_tag[0], 0);
+	cr_expect_eq(W.log_tag[1], 2);
+	cr_expect_eq(W.log_tag[2], 4);
+	struct nc_engine_stats st;
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.flows, 2u);
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 5, 3, 2), 5);
+	nc_engine_stats(e, &st);
+	cr_expect_eq(st.flow_hits, 5u);
+	nc_engine_free(e);
+}
+
 /* ---- mbufs -------------------------------------------------------------- */
 
 Test(nc_mbuf, rx_mbufs_frees_dropped)
