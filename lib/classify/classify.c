@@ -536,7 +536,11 @@ int cls_insert_batch(struct cls *c, const struct cls_rule *rules, size_t n, size
 		}
 	}
 	int rc = cls_publish(c);
-	c->ops->trim(c); /* a build leaves replaced nodes behind: give them back */
+	/* A build leaves replaced nodes behind: run what the grace periods
+	 * allow now (a batch is not latency bound) and give the cache back. */
+	cls_retire_poll(c, false, SIZE_MAX);
+	cls_retire_seal(c);
+	c->ops->trim(c);
 	return rc;
 }
 
