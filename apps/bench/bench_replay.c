@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ncbench replay: ncreplay's engine (replay_core: libpcap read, nc_parse,
- * cls_lookup_bulk, per-rule counters) against `tcpdump -r FILE -w /dev/null
- * FILTER` on the same capture, both reading it from the page cache.
+ * ncbench replay: ncreplay's engine (replay_core: libpcap opens the capture,
+ * the built-in pcap reader walks its records, BPF filter, nc_parse, flow
+ * cache, cls_lookup_bulk, per-rule counters) against `tcpdump -r FILE -w
+ * /dev/null FILTER` on the same capture, both reading it from the page
+ * cache.
  *
  * The capture is generated here unless --capture is given: Ethernet/IPv4
  * TCP and UDP frames of 60 bytes whose headers are keys drawn from the rule
@@ -15,11 +17,12 @@
  * cache.  Each side runs --repeat times; the best run counts.  tcpdump's
  * time is wall time from fork to exit (its start-up, a few ms, is included;
  * it is under 2% at the default size).  Both apply the same BPF filter
- * (default 'ip or ip6'); ncreplay is also timed without one and without
- * its flow cache.  Wall and CPU time (user + system) are both measured;
- * ratio_vs_tcpdump=X.XX (ncreplay Mpps / tcpdump Mpps) uses CPU time, which
- * stays meaningful when other processes share the cores, and
- * ratio_vs_tcpdump_wall the wall time.
+ * (default 'ip or ip6'); ncreplay is also timed without one, without its
+ * flow cache, and with libpcap reading every record and filtering every
+ * packet (replay_cfg.libpcap_only: the reader before the built-in one).
+ * Wall and CPU time (user + system) are both measured; ratio_vs_tcpdump=X.XX
+ * (ncreplay Mpps / tcpdump Mpps) uses CPU time, which stays meaningful when
+ * other processes share the cores, and ratio_vs_tcpdump_wall the wall time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -302,6 +305,7 @@ int ncbench_replay(int argc, char **argv)
 	uint64_t v, packets = 4000000, repeat = 3, pkts = 0, matched = 0, flows = 0, hits = 0;
 	bool no_tcpdump = false, made = false;
 	struct timing best_f = { 1e30, 1e30 }, best_nf = best_f, best_nc = best_f, best_td = best_f;
+	struct timing best_lp = best_f;
 	int c, rc = BENCH_FAIL;
 
 	bench_opts_init(&o);
@@ -396,6 +400,11 @@ int ncbench_replay(int argc, char **argv)
 		cfg.no_flow_cache = true;
 		if (run_ours(&cfg, capture, &best_nc, &pkts, &matched, &v))
 			goto out;
+		cfg.no_flow_cache = false;
+		cfg.libpcap_only = true;
+		if (run_ours(&cfg, capture, &best_lp, &pkts, &matched, &v))
+			goto out;
+		cfg.libpcap_only = false;
 		if (!no_tcpdump && (c = run_tcpdump(capture, filter, &best_td))) {
 			if (c != -ENOENT)
 				goto out;
@@ -410,6 +419,7 @@ int ncbench_replay(int argc, char **argv)
 	show("ncreplay (read+filter+parse+classify)", &best_f, pkts);
 	show("ncreplay (same, no BPF filter)", &best_nf, pkts);
 	show("ncreplay (same, no flow cache)", &best_nc, pkts);
+	show("ncreplay (filter, libpcap reads: --libpcap)", &best_lp, pkts);
 	if (!no_tcpdump) {
 		char name[128];
 

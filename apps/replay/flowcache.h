@@ -11,8 +11,8 @@
  * huge pages when the kernel gives them) indexed by a hash of the key: a set
  * is two adjacent entries, a new key goes to the first and moves the first's
  * old key to the second (so the older of the two is evicted).  A hit costs
- * a (prefetched) cache line instead of a classifier lookup; a miss goes to
- * cls_lookup_bulk() and fills the set.  Results are identical with and
+ * one or two (prefetched) cache lines instead of a classifier lookup; a miss
+ * goes to cls_lookup_bulk() and fills the set.  Results are identical with and
  * without the cache (the tests compare against the linear classifier with
  * it on; ncreplay --no-flow-cache turns it off).
  *
@@ -70,15 +70,11 @@ static inline uint64_t fc_hash(const uint64_t w[5])
 	return h ^ (h >> 29);
 }
 
-/** The set (two entries) of a hash.  Only the first line is prefetched: a
- *  flow's packets find it there nearly always (a new key goes first), and a
- *  second prefetch per packet measured slower. */
-static inline struct fc_entry *fc_slot(const struct flowcache *fc, uint64_t hash)
+/** The set (two entries, two cache lines) of a hash.  The caller
+ *  prefetches it shortly before fc_find(). */
+static inline struct fc_entry *fc_set(const struct flowcache *fc, uint64_t hash)
 {
-	struct fc_entry *e = &fc->e[hash & fc->mask & ~(uint64_t)1];
-
-	__builtin_prefetch(e);
-	return e;
+	return &fc->e[hash & fc->mask & ~(uint64_t)1];
 }
 
 static inline int fc_eq(const struct fc_entry *e, const uint64_t w[5])

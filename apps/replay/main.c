@@ -32,7 +32,9 @@ static const char usage_text[] =
 	"  -n, --top N              rules shown in the summary (default 20, 0: all with hits)\n"
 	"      --linear             use the linear reference classifier\n"
 	"      --no-flow-cache      look every packet up in the classifier (no 5-tuple cache)\n"
-	"      --burst N            packets per window of bulk lookups (1..256, default 256)\n"
+	"      --libpcap            read every record with libpcap and run the filter on every\n"
+	"                           packet (no built-in pcap reader, no filter memo)\n"
+	"      --burst N            packets per window of bulk lookups (1..1024, default 1024)\n"
 	"      --progress, --no-progress   progress on stderr (default: if it is a terminal)\n"
 	"  -q, --quiet              no summary\n"
 	"  -h, --help\n"
@@ -40,7 +42,8 @@ static const char usage_text[] =
 	"protocols, truncated TCP/UDP headers) are classified with ports 0.\n"
 	"Exit status: 0 ok, 1 runtime error, 2 usage.\n";
 
-enum { O_FORMAT = 256, O_MAX_OPEN, O_LINEAR, O_BURST, O_PROGRESS, O_NO_PROGRESS, O_NO_CACHE };
+enum { O_FORMAT = 256, O_MAX_OPEN, O_LINEAR, O_BURST, O_PROGRESS, O_NO_PROGRESS, O_NO_CACHE,
+       O_LIBPCAP };
 
 static const struct option longopts[] = {
 	{ "rules", required_argument, NULL, 'r' },
@@ -53,6 +56,7 @@ static const struct option longopts[] = {
 	{ "top", required_argument, NULL, 'n' },
 	{ "linear", no_argument, NULL, O_LINEAR },
 	{ "no-flow-cache", no_argument, NULL, O_NO_CACHE },
+	{ "libpcap", no_argument, NULL, O_LIBPCAP },
 	{ "burst", required_argument, NULL, O_BURST },
 	{ "progress", no_argument, NULL, O_PROGRESS },
 	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
@@ -150,9 +154,12 @@ int main(int argc, char **argv)
 		case O_NO_CACHE:
 			cfg.no_flow_cache = true;
 			break;
+		case O_LIBPCAP:
+			cfg.libpcap_only = true;
+			break;
 		case O_BURST:
 			if (parse_uint(optarg, 1, REPLAY_BURST_MAX, &cfg.burst))
-				return usage_error("bad --burst '%s' (1..256)", optarg);
+				return usage_error("bad --burst '%s' (1..%d)", optarg, REPLAY_BURST_MAX);
 			break;
 		case O_PROGRESS:
 			progress = 1;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # ncreplay end to end: usage errors exit 2, runtime errors exit 1 (with the
 # byte offset, after the summary), the verdicts CSV has a row per packet,
-# standard input works, JSON parses, --split writes files.
+# standard input works (pipe and file), --libpcap changes nothing, JSON
+# parses, --split writes files.
 # usage: test_cli.sh NCREPLAY DATA_DIR
 set -u
 BIN=$1
@@ -57,6 +58,22 @@ cat "$D/eth.pcap" | "$BIN" --rules "$D/rules4.cb" --verdicts - - >"$T/v2.csv" 2>
 	fail "stdin run"
 cmp -s "$T/v.csv" "$T/v2.csv" || fail "stdin verdicts differ"
 grep -q "packets: $n " "$T/err" || fail "summary goes to stderr when verdicts use stdout"
+
+# standard input redirected from a file: the built-in pcap reader, same rows
+"$BIN" --rules "$D/rules4.cb" --verdicts - - <"$D/eth.pcap" >"$T/v3.csv" 2>"$T/err" ||
+	fail "stdin file run"
+cmp -s "$T/v.csv" "$T/v3.csv" || fail "stdin (file) verdicts differ"
+"$BIN" -q --rules "$D/rules4.cb" - <"$D/truncated.pcap" 2>"$T/err" && fail "stdin file: exit 0"
+grep -q "(stdin): byte 380: " "$T/err" || { cat "$T/err"; fail "stdin file offset"; }
+
+# --libpcap (no built-in reader, no filter memo): the same verdicts and summary
+for how in "" --libpcap; do
+	expect_rc 0 "$BIN" $how --rules "$D/mixed.rules" --filter "ip or ip6" --top 0 \
+		--verdicts "$T/l$how.csv" "$D/eth.pcap" "$D/vlan.pcap" "$D/eth.pcapng"
+	tail -n +2 "$T/out" >"$T/l$how.txt"
+done
+cmp -s "$T/l.csv" "$T/l--libpcap.csv" || fail "--libpcap verdicts differ"
+cmp -s "$T/l.txt" "$T/l--libpcap.txt" || fail "--libpcap summary differs"
 
 # JSON
 expect_rc 0 "$BIN" -q --rules "$D/mixed.rules" --verdicts "$T/v.json" "$D/ipv6.pcap"
