@@ -105,6 +105,11 @@ struct rte_rcu_qsbr;
 /** Source id of the engine's timer events (nc_event.source). */
 #define NC_SRC_ENGINE (UINT32_MAX - 1)
 
+/** Zones (in_port values) that can have listeners of their own. */
+#define NC_ENGINE_ZONES 8
+/** nc_engine_listen_zone(): a listener for packets of every zone. */
+#define NC_ZONE_ANY 0xffff
+
 /** Largest burst handed to process(); larger rx calls are split. */
 #define NC_BURST_MAX 64
 
@@ -332,6 +337,19 @@ bool nc_timer_stop(struct netchannel *nc);
  */
 int nc_engine_listen(struct nc_engine *e, const struct cls_rule *rule, const struct nc_ops *ops,
 		     const void *arg, struct netchannel **out) NC_MUST_CHECK;
+
+/**
+ * As nc_engine_listen(), for the packets of one zone only (received with
+ * in_port == zone, zone < NC_ENGINE_ZONES), e.g. the inside and the outside
+ * port of a NAT, whose rules overlap.  A miss is looked up in the zone's
+ * listeners first; only if none matches in the listeners of every zone
+ * (nc_engine_listen, zone NC_ZONE_ANY).  Rule ids are per zone.
+ * @return as nc_engine_listen(); -EINVAL also for a zone >= NC_ENGINE_ZONES
+ *   other than NC_ZONE_ANY.
+ */
+int nc_engine_listen_zone(struct nc_engine *e, uint16_t zone, const struct cls_rule *rule,
+			  const struct nc_ops *ops, const void *arg,
+			  struct netchannel **out) NC_MUST_CHECK;
 
 /**
  * Remove a listener's rule (published at once) and drop the engine's

@@ -12,16 +12,27 @@
 #define NCF_LISTENER 0x1u
 #define NCF_CLOSED 0x2u
 
+#define NC_NO_ID UINT32_MAX
+
+/*
+ * Layout: the first 64 bytes are what only creation, destruction, timers
+ * and listeners use; the receive path reads ops and adds to rx_pkts, which
+ * therefore sit right before the private state, so that one process() call
+ * touches the lines from ops to the end of priv (nc_engine_run prefetches
+ * them for the whole burst) and nothing else of the object.
+ */
 struct netchannel {
 	_Atomic uint32_t refcnt;
 	uint32_t id;          /* index in the engine's channel table */
 	uint32_t gen;         /* generation of that index */
-	uint32_t flags;       /* NCF_* */
-	const struct nc_ops *ops;
-	struct nc_engine *eng; /* NULL once detached by nc_engine_free */
-	struct netchannel *next_free; /* deferred-free list during a burst */
-	struct nc_timer timer;
+	uint16_t flags;       /* NCF_* */
+	uint16_t zone;        /* listener's zone (NC_ZONE_ANY: e->cls) */
 	uint32_t rule_id;     /* listener's classifier rule */
+	uint32_t next_free;   /* deferred-free list during a burst: next one's id */
+	struct nc_engine *eng; /* NULL once detached by nc_engine_free */
+	struct nc_timer timer;
+	/* hot: the receive path */
+	const struct nc_ops *ops;
 	uint64_t rx_pkts;
 	alignas(16) unsigned char priv[];
 };
@@ -29,7 +40,8 @@ struct netchannel {
 struct nc_engine {
 	struct nc_engine_config cfg;
 	struct nc_flow *flows;
-	struct cls *cls;
+	struct cls *cls;      /* listeners of every zone (NC_ZONE_ANY) */
+	struct cls *zcls[NC_ENGINE_ZONES]; /* per-zone listeners, created on first use */
 	struct nc_ring *ring;
 	bool own_ring;
 	unsigned defer;       /* > 0: last unrefs are deferred (burst, table call) */
@@ -40,12 +52,20 @@ struct nc_engine {
 	uint32_t *free_ids;
 	uint32_t nfree;
 	uint32_t live;
-	struct netchannel *deferred;
+	uint32_t deferred;    /* deferred-free list: first id (NC_NO_ID: empty) */
+	uint32_t burst_seq;   /* stamps the grouping table (nc_engine_run) */
 	struct nc_engine_stats st;
 	uint64_t now;         /* time given to the current rx / poll call */
 	/* burst scratch */
 	struct nc_pkt pkts[NC_BURST_MAX];
 	struct netchannel *owner[NC_BURST_MAX];
+	/* grouping of a burst by netchannel: open addressing on the pointer,
+	 * slots valid when their stamp is the burst's */
+	struct {
+		struct netchannel *nc;
+		uint32_t stamp;
+		uint32_t group;
+	} gtab[2 * NC_BURST_MAX];
 };
 
 /* Fill e->pkts[i] (parse + key); flags NC_PKT_*. */

@@ -791,3 +791,70 @@ Test(nc_mbuf, rx_mbufs_frees_dropped)
 	nc_engine_free(e);
 	rte_mempool_free(mp);
 }
+
+/* ---- zones: listeners of one in-port, then listeners of every port ---- */
+
+static struct netchannel *zone_hit;
+
+static struct netchannel *zone_accept(struct netchannel *l, struct nc_pkt *pkt)
+{
+	(void)pkt;
+	zone_hit = l;
+	return NULL; /* refuse: the packet goes to unclaimed */
+}
+
+static const struct nc_ops zone_ops = {
+	.name = "zone_listener",
+	.accept = zone_accept,
+	.process = t_process,
+};
+
+Test(nc_engine, zone_listeners)
+{
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *z0, *z1, *any, *l;
+	/* overlapping rules: same id in two zones is fine, the any-zone rule
+	 * has the highest priority but only answers what no zone rule took */
+	struct cls_rule r0 = udp_rule(1, 1, IP(10, 0, 0, 0), IP(10, 0, 0, 255));
+	struct cls_rule r1 = udp_rule(1, 1, IP(10, 0, 0, 0), IP(10, 255, 255, 255));
+	struct cls_rule ra = udp_rule(1, 100, IP(0, 0, 0, 0), IP(255, 255, 255, 255));
+	struct burst b = {0};
+
+	cr_expect_eq(nc_engine_listen_zone(e, NC_ENGINE_ZONES, &r0, &zone_ops, NULL, &l), -EINVAL);
+	cr_assert_eq(nc_engine_listen_zone(e, 0, &r0, &zone_ops, NULL, &z0), 0);
+	cr_expect_eq(nc_engine_listen_zone(e, 0, &r0, &zone_ops, NULL, &l), -EEXIST);
+	cr_assert_eq(nc_engine_listen_zone(e, 1, &r1, &zone_ops, NULL, &z1), 0);
+	cr_assert_eq(nc_engine_listen(e, &ra, &zone_ops, NULL, &any), 0);
+	add4(&b, 17, IP(1, 1, 1, 1), IP(10, 0, 0, 5), 1, 2, 1);   /* both zone rules */
+	add4(&b, 17, IP(1, 1, 1, 1), IP(10, 9, 0, 5), 1, 2, 2);   /* zone 1's only */
+	add4(&b, 17, IP(1, 1, 1, 1), IP(192, 0, 2, 1), 1, 2, 3);  /* no zone rule */
+	const uint8_t *one[1];
+	uint32_t len1[1];
+	struct {
+		unsigned pkt;
+		uint16_t port;
+		struct netchannel **want;
+	} cases[] = {
+		{0, 0, &z0}, {0, 1, &z1}, {0, 2, &any}, {1, 0, &any},
+		{1, 1, &z1}, {2, 0, &any}, {2, 1, &any}, {2, 7, &any},
+	};
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		one[0] = b.p[cases[c].pkt];
+		len1[0] = b.len[cases[c].pkt];
+		zone_hit = NULL;
+		cr_expect_eq(nc_engine_rx(e, one, len1, NULL, 1, cases[c].port, c), 0);
+		cr_expect_eq(zone_hit, *cases[c].want, "case %u: packet %u on port %u", c,
+			     cases[c].pkt, cases[c].port);
+	}
+	/* a whole burst on one port: one bulk lookup per zone, same answers */
+	zone_hit = NULL;
+	cr_expect_eq(nc_engine_rx(e, b.p, b.len, NULL, 2, 1, 100), 0);
+	cr_expect_eq(zone_hit, z1);
+	/* unlisten from a zone; the any-zone rule takes over */
+	cr_assert_eq(nc_engine_unlisten(e, z0), 0);
+	one[0] = b.p[0];
+	len1[0] = b.len[0];
+	cr_expect_eq(nc_engine_rx(e, one, len1, NULL, 1, 0, 101), 0);
+	cr_expect_eq(zone_hit, any);
+	nc_engine_free(e);
+}
