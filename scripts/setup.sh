@@ -4,7 +4,9 @@
 set -euo pipefail
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libdpdk-dev dpdk dpdk-dev libpcap-dev libcriterion-dev
-      python3 python3-scapy tcpdump gnuplot-nox)
+      python3 python3-scapy tcpdump gnuplot-nox
+      # the ncnat namespace lab (scripts/demo.sh, tests/nat/e2e/run.sh)
+      iproute2 ethtool nftables iputils-ping procps curl socat ncat iperf3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,12 +4,17 @@
  *
  *   ncnat EAL-ARGS -- -c FILE [--inside-port N] [--outside-port N]
  *                     [--log FILE] [--idle-exit MS] [--check]
+ *                     [--ctl PATH | --no-ctl]
  *
  * The ports are ethdev ids (default 0 inside, 1 outside), e.g. from
  * --vdev=net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap (offline translation;
  * use --idle-exit to stop when the input is exhausted) or net_af_packet.
  * --check parses and validates the config, prints it is fine and exits
  * (no ports touched).  Counters are printed to stderr at exit.
+ * --ctl: the control socket ncnatctl talks to (nat_ctl.h; default
+ * /run/ncnat/ncnat.sock, its directory made if missing), polled by the
+ * packet loop every millisecond; --no-ctl: none.  The counters are also in
+ * DPDK telemetry (/ncnat/stats, /ncnat/sessions).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -25,8 +31,11 @@
 #include <rte_mbuf.h>
 
 #include "nat_config.h"
+#include "nat_ctl.h"
+#include "nat_ctl_backend.h"
 #include "nat_pipeline.h"
 #include "nat_port.h"
+#include "nat_telemetry.h"
 
 static volatile sig_atomic_t quit;
 
@@ -40,8 +49,32 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s EAL-ARGS -- -c FILE [--inside-port N] [--outside-port N]\n"
-		"          [--log FILE] [--idle-exit MS] [--check]\n",
+		"          [--log FILE] [--idle-exit MS] [--check] [--ctl PATH | --no-ctl]\n",
 		prog);
+}
+
+/* The control socket's directory (one level, like /run/ncnat), if missing. */
+static void make_parent(const char *path)
+{
+	char dir[256];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = 0;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		fprintf(stderr, "ncnat: mkdir %s: %s\n", dir, strerror(errno));
+}
+
+/* The packet loop's hook: answer the control socket between bursts. */
+static void ctl_hook(void *arg)
+{
+	int rc = nat_ctl_poll(arg);
+
+	(void)rc; /* requests answered */
 }
 
 static int parse_u16(const char *s, uint16_t *v)
@@ -64,11 +97,18 @@ int main(int argc, char **argv)
 		{"log", required_argument, NULL, 'l'},
 		{"idle-exit", required_argument, NULL, 'x'},
 		{"check", no_argument, NULL, 'k'},
+		{"ctl", required_argument, NULL, 's'},
+		{"no-ctl", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct nat_loop_config lc;
 	struct nat_loop_stats st;
+	struct nat_ctl_backend be;
+	struct nat_ctl_backend_ctx be_ctx;
+	struct nat_ctl *ctl = NULL;
+	const char *ctl_path = NAT_CTL_DEFAULT_PATH;
+	bool ctl_on = true, ctl_given = false;
 	struct nat_config *cfg = NULL;
 	struct nat_pipeline *pipe = NULL;
 	struct rte_mempool *pool;
@@ -95,6 +135,8 @@ int main(int argc, char **argv)
 		case 'x': rc = parse_u16(optarg, &idle); goto num;
 		case 'l': log_path = optarg; break;
 		case 'k': check_only = true; break;
+		case 's': ctl_path = optarg; ctl_given = true; ctl_on = true; break;
+		case 'n': ctl_on = false; break;
 		default: usage(argv[0]); goto out;
 		}
 		continue;
@@ -151,8 +193,31 @@ num:
 			goto out;
 		}
 	}
+	memset(&st, 0, sizeof(st));
+	nat_ctl_backend_init(&be, &be_ctx, pipe, &st, nat_loop_clock);
+	if (ctl_on) {
+		if (!ctl_given)
+			make_parent(ctl_path);
+		rc = nat_ctl_create(ctl_path, &be, &ctl);
+		if (rc && ctl_given) {
+			fprintf(stderr, "ncnat: control socket %s: %s\n", ctl_path,
+				rc == -EADDRINUSE ? "another ncnat answers there" : strerror(-rc));
+			for (i = 0; i < 2; i++)
+				nat_port_close(ports[i]);
+			goto out;
+		}
+		if (rc) /* the default path: go on without (offline runs, no /run) */
+			fprintf(stderr, "ncnat: no control socket at %s: %s\n", ctl_path,
+				rc == -EADDRINUSE ? "another ncnat answers there" : strerror(-rc));
+	}
+	rc = nat_telemetry_start(&be);
+	if (rc)
+		fprintf(stderr, "ncnat: telemetry: %s\n", strerror(-rc));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	memset(&lc, 0, sizeof(lc));
+	lc.hook = ctl ? ctl_hook : NULL;
+	lc.hook_arg = ctl;
 	lc.port[NAT_SIDE_INSIDE] = ports[NAT_SIDE_INSIDE];
 	lc.port[NAT_SIDE_OUTSIDE] = ports[NAT_SIDE_OUTSIDE];
 	lc.pipe = pipe;
@@ -160,6 +225,9 @@ num:
 	lc.idle_exit_ms = idle;
 	lc.quit = &quit;
 	rc = nat_loop_run(&lc, &st);
+	nat_telemetry_stop();
+	nat_ctl_free(ctl);
+	ctl = NULL;
 	for (i = 0; i < 2; i++)
 		nat_port_close(ports[i]);
 	if (rc) {

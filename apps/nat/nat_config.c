@@ -39,6 +39,13 @@ struct pctx {
 	uint32_t pool_line[NAT_CFG_MAX_POOL];
 };
 
+/* timeout kinds (enum nat_timeout_kind order), minima and their RFCs */
+static const char *const timeout_names[NAT_TIMEOUT_KINDS] = {"udp", "tcp-established",
+							     "tcp-transitory", "icmp"};
+static const uint32_t timeout_minima[NAT_TIMEOUT_KINDS] = {120, 7440, 240, 60};
+static const char *const timeout_rfcs[NAT_TIMEOUT_KINDS] = {"RFC 4787", "RFC 5382", "RFC 5382",
+							    "RFC 5508"};
+
 static int fail(struct pctx *p, uint32_t line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -49,7 +56,8 @@ static int fail(struct pctx *p, uint32_t line, const char *fmt, ...)
 
 	if (p->errlen == 0)
 		return -EINVAL;
-	n = snprintf(p->err, p->errlen, "%s:%u: ", p->name, line);
+	/* single statements (nat_config_parse_rule...) have no name:line */
+	n = p->name ? snprintf(p->err, p->errlen, "%s:%u: ", p->name, line) : 0;
 	if (n < 0 || (size_t)n >= p->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
@@ -113,6 +121,11 @@ static int parse_range(struct pctx *p, const struct tok *t, const char *what, ui
 	const char *why = "bad address";
 	char buf[64];
 
+	if (tok_is(t, "any")) { /* every IPv4 address (the range parser gives no family) */
+		*lo = 0;
+		*hi = UINT32_MAX;
+		return 0;
+	}
 	if (cls_parse_addr_range(t->s, t->n, &fam, &a, &b, &why) != 0)
 		return fail(p, p->line, "bad %s '%s': %s", what, tok_str(t, buf, sizeof(buf)), why);
 	if (fam != CLS_IPV4)
@@ -440,9 +453,8 @@ static int parse_line(struct pctx *p, const struct tok *t, int nt)
 
 	/* the rest take exactly one value, timeout two */
 	if (tok_is(&t[0], "timeout")) {
-		static const char *const kinds[4] = {"udp", "tcp-established", "tcp-transitory",
-						     "icmp"};
-		static const uint32_t minima[4] = {120, 7440, 240, 60};
+		const char *const *kinds = timeout_names;
+		const uint32_t *minima = timeout_minima;
 		uint32_t *dst[4] = {&c->timeout_udp, &c->timeout_tcp_est, &c->timeout_tcp_trans,
 				    &c->timeout_icmp};
 		int k;
@@ -543,6 +555,42 @@ static bool port_subnet_has(const struct nat_port_config *pc, uint32_t a)
 	return (a & mask) == (pc->addr & mask);
 }
 
+/*
+ * Checks of one rule against the rest of the configuration: the pool, the
+ * port addresses and the rules before it (prev[0..n_prev)).  Errors name the
+ * rule's line and the earlier rule's line, or its number (1-based in prev)
+ * when by_index (a rule added at run time).
+ */
+static int check_rule(struct pctx *p, const struct nat_config *c, const struct nat_rule *r,
+		      const struct nat_rule *prev, uint32_t n_prev, bool by_index)
+{
+	uint32_t j;
+
+	if (r->action == NAT_ACT_SNAT && c->n_pool == 0)
+		return fail(p, r->line, "snat needs a 'pool'");
+	if (r->action != NAT_ACT_DNAT)
+		return 0;
+	if (r->match.dst_lo.v4 != c->outside.addr && !nat_config_in_pool(c, r->match.dst_lo.v4))
+		return fail(p, r->line, "dnat address is neither the outside address nor in the pool");
+	if (r->to_addr == c->outside.addr || r->to_addr == c->inside.addr ||
+	    nat_config_in_pool(c, r->to_addr))
+		return fail(p, r->line, "dnat target must be an inside host");
+	for (j = 0; j < n_prev; j++) {
+		const struct nat_rule *q = &prev[j];
+		const char *what = by_index ? "rule" : "line";
+		uint32_t which = by_index ? j + 1 : q->line;
+
+		if (q->action == NAT_ACT_DNAT && q->match.proto == r->match.proto &&
+		    q->match.dst_lo.v4 == r->match.dst_lo.v4 &&
+		    q->match.dport_lo == r->match.dport_lo)
+			return fail(p, r->line, "dnat duplicates %s %u", what, which);
+		if (q->action == NAT_ACT_DNAT && q->match.proto == r->match.proto &&
+		    q->to_addr == r->to_addr && q->to_port == r->to_port)
+			return fail(p, r->line, "dnat target duplicates %s %u", what, which);
+	}
+	return 0;
+}
+
 /* Cross-statement checks; errors name the later line involved. */
 static int validate(struct pctx *p)
 {
@@ -584,28 +632,40 @@ static int validate(struct pctx *p)
 		return fail(p, p->l_block > p->l_quota ? p->l_block : p->l_quota,
 			    "port-block %u larger than the quota %u", c->port_block, c->quota);
 	for (i = 0; i < c->n_rules; i++) {
-		const struct nat_rule *r = &c->rules[i];
+		int rc = check_rule(p, c, &c->rules[i], c->rules, i, false);
 
-		if (r->action == NAT_ACT_SNAT && c->n_pool == 0)
-			return fail(p, r->line, "snat needs a 'pool'");
-		if (r->action != NAT_ACT_DNAT)
-			continue;
-		if (r->match.dst_lo.v4 != c->outside.addr && !nat_config_in_pool(c, r->match.dst_lo.v4))
-			return fail(p, r->line, "dnat address is neither the outside address nor in the pool");
-		if (r->to_addr == c->outside.addr || r->to_addr == c->inside.addr ||
-		    nat_config_in_pool(c, r->to_addr))
-			return fail(p, r->line, "dnat target must be an inside host");
-		for (j = 0; j < i; j++) {
-			const struct nat_rule *q = &c->rules[j];
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
-			if (q->action == NAT_ACT_DNAT && q->match.proto == r->match.proto &&
-			    q->match.dst_lo.v4 == r->match.dst_lo.v4 &&
-			    q->match.dport_lo == r->match.dport_lo)
-				return fail(p, r->line, "dnat duplicates line %u", q->line);
-			if (q->action == NAT_ACT_DNAT && q->match.proto == r->match.proto &&
-			    q->to_addr == r->to_addr && q->to_port == r->to_port)
-				return fail(p, r->line, "dnat target duplicates line %u", q->line);
-		}
+/* Split one line (n bytes, no newline) into words; '#' ends it. */
+static int tokenize(struct pctx *p, const char *line, size_t n, struct tok *t, int *ntp)
+{
+	size_t i = 0;
+	int nt = 0;
+
+	*ntp = 0;
+	while (i < n) {
+		size_t s;
+
+		while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+			i++;
+		if (i >= n || line[i] == '#')
+			break;
+		if (line[i] == 0)
+			return fail(p, p->line, "NUL byte in the text");
+		if (nt == MAX_TOKENS)
+			return fail(p, p->line, "too many words (at most %d)", MAX_TOKENS);
+		s = i;
+		while (i < n && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' &&
+		       line[i] != '#' && line[i] != 0)
+			i++;
+		t[nt].s = line + s;
+		t[nt].n = i - s;
+		nt++;
+		*ntp = nt;
 	}
 	return 0;
 }
@@ -649,35 +709,13 @@ int nat_config_parse_buffer(const char *buf, size_t len, const char *name,
 	defaults(p.cfg);
 	while (pos < len && rc == 0) {
 		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos, i = 0;
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
 		struct tok t[MAX_TOKENS];
 		int nt = 0;
 
 		pos += n + (nl ? 1 : 0);
 		p.line++;
-		while (i < n) {
-			size_t s;
-
-			while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-				i++;
-			if (i >= n || line[i] == '#')
-				break;
-			if (line[i] == 0) {
-				rc = fail(&p, p.line, "NUL byte in the text");
-				break;
-			}
-			if (nt == MAX_TOKENS) {
-				rc = fail(&p, p.line, "too many words (at most %d)", MAX_TOKENS);
-				break;
-			}
-			s = i;
-			while (i < n && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' &&
-			       line[i] != '#' && line[i] != 0)
-				i++;
-			t[nt].s = line + s;
-			t[nt].n = i - s;
-			nt++;
-		}
+		rc = tokenize(&p, line, n, t, &nt);
 		if (rc == 0 && nt > 0)
 			rc = parse_line(&p, t, nt);
 	}
@@ -802,5 +840,129 @@ uint32_t nat_config_pool_addr(const struct nat_config *cfg, uint32_t i)
 			return cfg->pool[k].lo + i;
 		i -= n;
 	}
+	return 0;
+}
+
+/* ---- single statements (the control socket) ---- */
+
+const char *nat_timeout_name(enum nat_timeout_kind k)
+{
+	return (unsigned)k < NAT_TIMEOUT_KINDS ? timeout_names[k] : "unknown";
+}
+
+uint32_t nat_timeout_min(enum nat_timeout_kind k)
+{
+	return (unsigned)k < NAT_TIMEOUT_KINDS ? timeout_minima[k] : 0;
+}
+
+static bool is_rule_word(const struct tok *t)
+{
+	return tok_is(t, "snat") || tok_is(t, "masquerade") || tok_is(t, "bypass") ||
+	       tok_is(t, "drop") || tok_is(t, "dnat");
+}
+
+int nat_config_parse_rule(const char *line, const struct nat_config *cfg, struct nat_rule *out,
+			  char *err, size_t errlen)
+{
+	struct tok t[MAX_TOKENS];
+	struct nat_config tmp;
+	struct pctx p;
+	char b[40];
+	int nt = 0, rc;
+
+	if (!line || !cfg || !out || (!err && errlen))
+		return -EINVAL;
+	if (errlen)
+		err[0] = 0;
+	memset(&p, 0, sizeof(p));
+	p.err = err;
+	p.errlen = errlen;
+	p.line = 1;
+	tmp = *cfg;             /* pool and addresses for the checks; own rules */
+	tmp.rules = NULL;
+	tmp.n_rules = 0;
+	p.cfg = &tmp;
+	if (strchr(line, '\n'))
+		rc = fail(&p, 1, "a rule is one line");
+	else
+		rc = tokenize(&p, line, strlen(line), t, &nt);
+	if (!rc && nt == 0)
+		rc = fail(&p, 1, "empty rule (expected snat, masquerade, bypass, drop or dnat ...)");
+	if (!rc && !is_rule_word(&t[0]))
+		rc = fail(&p, 1, "'%s' is not a rule (expected snat, masquerade, bypass, drop or dnat)",
+			  tok_str(&t[0], b, sizeof(b)));
+	if (!rc)
+		rc = parse_line(&p, t, nt); /* the file parser's own code path */
+	if (!rc)
+		rc = check_rule(&p, cfg, &tmp.rules[0], cfg->rules, cfg->n_rules, true);
+	if (!rc)
+		*out = tmp.rules[0];
+	free(tmp.rules);
+	return rc;
+}
+
+int nat_config_check_rule(const struct nat_config *cfg, const struct nat_rule *r, char *err,
+			  size_t errlen)
+{
+	struct pctx p;
+	const char *why = NULL;
+
+	if (!cfg || !r || (!err && errlen))
+		return -EINVAL;
+	if (errlen)
+		err[0] = 0;
+	memset(&p, 0, sizeof(p));
+	p.err = err;
+	p.errlen = errlen;
+	if ((unsigned)r->action > NAT_ACT_DNAT)
+		return fail(&p, 0, "unknown rule action %d", (int)r->action);
+	if (r->match.family != CLS_IPV4 || cls_rule_check(&r->match, &why) != 0)
+		return fail(&p, 0, "bad rule match: %s", why ? why : "not IPv4");
+	if (r->action == NAT_ACT_DNAT &&
+	    ((r->match.proto != 6 && r->match.proto != 17) || r->match.proto_mask != 0xff ||
+	     r->match.dst_lo.v4 != r->match.dst_hi.v4 || r->match.dport_lo != r->match.dport_hi ||
+	     r->match.dport_lo == 0 || r->to_port == 0))
+		return fail(&p, 0, "dnat needs one address, proto tcp|udp, one dport and a target port");
+	return check_rule(&p, cfg, r, cfg->rules, cfg->n_rules, true);
+}
+
+int nat_config_parse_timeout(const char *text, enum nat_timeout_kind *kind, uint32_t *secs,
+			     char *err, size_t errlen)
+{
+	struct tok t[MAX_TOKENS];
+	struct pctx p;
+	uint32_t v;
+	char b[40];
+	int nt = 0, k, rc;
+
+	if (!text || !kind || !secs || (!err && errlen))
+		return -EINVAL;
+	if (errlen)
+		err[0] = 0;
+	memset(&p, 0, sizeof(p));
+	p.err = err;
+	p.errlen = errlen;
+	rc = strchr(text, '\n') ? fail(&p, 0, "a timeout is one line")
+				: tokenize(&p, text, strlen(text), t, &nt);
+	if (rc)
+		return rc;
+	if (nt != 2)
+		return fail(&p, 0, "expected 'udp|tcp-established|tcp-transitory|icmp SECONDS'");
+	for (k = 0; k < NAT_TIMEOUT_KINDS; k++)
+		if (tok_is(&t[0], timeout_names[k]))
+			break;
+	if (k == NAT_TIMEOUT_KINDS)
+		return fail(&p, 0, "unknown timeout '%s' (expected udp, tcp-established, tcp-transitory, icmp)",
+			    tok_str(&t[0], b, sizeof(b)));
+	if (!parse_u32(t[1].s, t[1].n, 0, UINT32_MAX, &v))
+		return fail(&p, 0, "bad timeout '%s' (expected seconds)", tok_str(&t[1], b, sizeof(b)));
+	if (v < timeout_minima[k])
+		return fail(&p, 0, "timeout %s %u is below the %s minimum of %u seconds",
+			    timeout_names[k], v, timeout_rfcs[k], timeout_minima[k]);
+	if (v > NAT_CFG_MAX_TIMEOUT)
+		return fail(&p, 0, "timeout %s %u is above the maximum of %u seconds",
+			    timeout_names[k], v, NAT_CFG_MAX_TIMEOUT);
+	*kind = (enum nat_timeout_kind)k;
+	*secs = v;
 	return 0;
 }

@@ -160,4 +160,63 @@ bool nat_config_in_pool(const struct nat_config *cfg, uint32_t addr);
  */
 uint32_t nat_config_pool_addr(const struct nat_config *cfg, uint32_t i);
 
+/*
+ * Single statements, for run-time changes (the control socket, nat_ctl.h)
+ * ---------------------------------------------------------------------
+ * They go through the same tokenizer, rule parser and rule checks as a
+ * file, so a rule typed at run time means exactly what the same line means
+ * in the file.  Error texts have no "name:line: " prefix.
+ */
+
+enum nat_timeout_kind {
+	NAT_TIMEOUT_UDP = 0,
+	NAT_TIMEOUT_TCP_EST,   /**< "tcp-established" */
+	NAT_TIMEOUT_TCP_TRANS, /**< "tcp-transitory" */
+	NAT_TIMEOUT_ICMP,
+	NAT_TIMEOUT_KINDS
+};
+
+/** "udp", "tcp-established", "tcp-transitory", "icmp"; "unknown" else. */
+const char *nat_timeout_name(enum nat_timeout_kind k);
+/** The RFC minimum the parser enforces (120, 7440, 240, 60); 0 else. */
+uint32_t nat_timeout_min(enum nat_timeout_kind k);
+
+/**
+ * Parse one rule line ("snat src 10.0.0.0/24", "dnat dst ... to ...") with
+ * the file parser's code and check it against cfg (pool, port addresses,
+ * and cfg->rules for dnat duplicates, named by their 1-based number).  The
+ * result is the struct a file with this line as its first rule gives: id 1,
+ * priority NAT_CFG_MAX_RULES - 1, line 1 (the caller renumbers).
+ * @return 0 and *out; -EINVAL with the reason in err; -ENOMEM.
+ * Thread safety: reentrant; cfg is only read.
+ */
+int nat_config_parse_rule(const char *line, const struct nat_config *cfg, struct nat_rule *out,
+			  char *err, size_t errlen) NC_MUST_CHECK;
+
+/**
+ * The checks nat_config_parse_rule() makes, on a rule from elsewhere (its
+ * match valid for lib/classify, a dnat well formed, the checks against cfg).
+ * @return 0; -EINVAL with the reason in err.
+ */
+int nat_config_check_rule(const struct nat_config *cfg, const struct nat_rule *r, char *err,
+			  size_t errlen) NC_MUST_CHECK;
+
+/**
+ * Parse "KIND SECONDS" (the words after 'timeout' in the file) with the
+ * file's limits: below the RFC minimum or above NAT_CFG_MAX_TIMEOUT is an
+ * error naming the minimum and its RFC.
+ * @return 0 with *kind and *secs; -EINVAL with the reason in err.
+ */
+int nat_config_parse_timeout(const char *text, enum nat_timeout_kind *kind, uint32_t *secs,
+			     char *err, size_t errlen) NC_MUST_CHECK;
+
+/**
+ * A rule as a config line ("snat src 10.0.0.0/25 proto udp dport 53"): the
+ * parser reads it back into the same action, match and target.  Wildcard
+ * fields are left out; a dnat target always carries its port.
+ * @return the length of the text (snprintf-like: truncated to size - 1);
+ *   -EINVAL.
+ */
+int nat_config_format_rule(const struct nat_rule *r, char *buf, size_t size);
+
 #endif /* NCNAT_NAT_CONFIG_H */

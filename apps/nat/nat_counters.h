@@ -37,6 +37,8 @@
 	X(IN2OUT_ICMP_ERR, "in2out_icmp_err", "ICMP errors translated inside -> outside") \
 	X(OUT2IN_ICMP_ERR, "out2in_icmp_err", "ICMP errors translated outside -> inside") \
 	X(ICMP_UNREACH_SENT, "icmp_unreach_sent", "ICMP host unreachable sent on exhaustion") \
+	X(ICMP_TIME_EXCEEDED_SENT, "icmp_time_exceeded_sent",                              \
+	  "ICMP time exceeded sent for TTL-expired packets")                              \
 	X(ARP_REPLIES, "arp_replies", "ARP requests answered")                            \
 	X(ARP_REQUESTS, "arp_requests", "ARP requests sent for unknown next hops")       \
 	X(SESSIONS_CREATED, "sessions_created", "sessions created")                       \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ncnat packet pipeline, IP side; the steps are described in nat_pipeline.h. */
+/* ncnat packet pipeline: set-up, the netchannel types and bursts (see nat_pipeline.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,31 +53,174 @@ static int make_ports(struct nat_pipeline *p, const uint32_t *addrs, uint32_t n,
 	return nat_ports_create(&pc, out);
 }
 
-/* The inside rules into a classifier: config order is priority order. */
-static int rules_build(struct nat_pipeline *p)
+/* ---- netchannel types ---- */
+
+/* Where a packet's verdict takes it: the side's output list, or dropped;
+ * a reply frame the step built joins the reply queue. */
+static void finish(struct nat_pipeline *p, struct nc_pkt *pkt, enum nat_verdict v)
 {
-	struct cls_config cc = {.backend = CLS_BACKEND_TRIE, .reclaim = NULL};
-	struct cls_rule *v;
-	size_t n = 0, failed;
+	if (v == NAT_DROP) {
+		nc_pkt_drop(p->eng, pkt);
+	} else {
+		unsigned side = v == NAT_TX_INSIDE ? NAT_SIDE_INSIDE : NAT_SIDE_OUTSIDE;
+
+		p->out[side][p->n_out[side]++] = pkt->mbuf;
+	}
+	if (p->reply_len) {
+		if (p->n_rq < REPLY_QUEUE) {
+			memcpy(p->rq[p->n_rq], p->reply, p->reply_len);
+			p->rq_len[p->n_rq] = p->reply_len;
+			p->rq_side[p->n_rq] = (uint8_t)p->reply_side;
+			p->n_rq++;
+		}
+		p->reply_len = 0;
+	}
+}
+
+static void session_process(struct netchannel *nc, struct nc_pkt *const pkts[], unsigned n)
+{
+	struct nat_sess_nc *sn = nc_priv(nc);
+	struct nat_pipeline *p = sn->p;
+
+	for (unsigned i = 0; i < n; i++)
+		finish(p, pkts[i], nat_session_path(p, sn, pkts[i]));
+}
+
+/* A session: found by two exact keys in the flow table (nat_inout.c). */
+const struct nc_ops nat_session_ops = {
+	.name = "nat_session",
+	.priv_size = sizeof(struct nat_sess_nc),
+	.process = session_process,
+};
+
+static int listener_init(struct netchannel *nc, const void *arg)
+{
+	memcpy(nc_priv(nc), arg, sizeof(struct nat_listener));
+	return 0;
+}
+
+/* Sessions are created on the listener's slow path (nat_slow_path), which
+ * also handles what never gets a session (bypass, drop, ICMP errors,
+ * fragments, refusals): accept() hands every packet to it. */
+static struct netchannel *listener_accept(struct netchannel *l, struct nc_pkt *pkt)
+{
+	(void)pkt;
+	return l;
+}
+
+static void listener_process(struct netchannel *l, struct nc_pkt *const pkts[], unsigned n)
+{
+	struct nat_listener *ls = nc_priv(l);
+	int action = ls->rule.action == NAT_ACT_DNAT ? NAT_ACT_NONE : (int)ls->rule.action;
+
+	for (unsigned i = 0; i < n; i++)
+		finish(ls->p, pkts[i], nat_slow_path(ls->p, pkts[i], action));
+}
+
+/* A rule (inside: snat, masquerade, bypass, drop; outside: dnat) or an
+ * external address range (outside: the pool and the outside address). */
+static const struct nc_ops nat_listener_ops = {
+	.name = "nat_rule",
+	.priv_size = sizeof(struct nat_listener),
+	.init = listener_init,
+	.accept = listener_accept,
+	.process = listener_process,
+};
+
+/* No key (ARP, not IP, unparsable) or no listener: ARP, or the slow path
+ * without a rule (it counts the reason). */
+static void on_unclaimed(void *ctx, struct nc_pkt *const pkts[], unsigned n)
+{
+	struct nat_pipeline *p = ctx;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct nc_pkt *pkt = pkts[i];
+		enum nat_side side = pkt->in_port == NAT_SIDE_INSIDE ? NAT_SIDE_INSIDE
+								      : NAT_SIDE_OUTSIDE;
+		enum nat_verdict v;
+
+		if (pkt->data && pkt->len >= 14 && nat_get16(pkt->data + 12) == 0x0806)
+			v = nat_arp_input(p, (uint8_t *)(uintptr_t)pkt->data, pkt->len, side);
+		else
+			v = nat_slow_path(p, pkt, NAT_ACT_NONE);
+		finish(p, pkt, v);
+	}
+}
+
+/* ---- set-up ---- */
+
+/* Inside rules: config order is priority order. */
+static int32_t rule_priority(uint32_t index)
+{
+	return -(int32_t)index;
+}
+
+/* The listener of rule r at position index, classifier rule id id. */
+static int listen_rule(struct nat_pipeline *p, const struct nat_rule *r, uint32_t index,
+		       uint32_t id, struct netchannel **out)
+{
+	struct nat_listener ls = {.p = p, .rule = *r, .index = index};
+	struct cls_rule cr = r->match;
+	uint16_t zone = r->action == NAT_ACT_DNAT ? NAT_SIDE_OUTSIDE : NAT_SIDE_INSIDE;
+
+	cr.id = id;
+	/* outside: port forwards before the address ranges */
+	cr.priority = r->action == NAT_ACT_DNAT ? 1 : rule_priority(index);
+	return nc_engine_listen_zone(p->eng, zone, &cr, &nat_listener_ops, &ls, out);
+}
+
+static int listen_external(struct nat_pipeline *p, uint32_t lo, uint32_t hi)
+{
+	struct nat_listener ls = {.p = p, .rule = {.action = NAT_ACT_DNAT}, .index = UINT32_MAX};
+	struct cls_rule cr;
+
+	memset(&cr, 0, sizeof(cr));
+	cr.family = CLS_IPV4;
+	cr.sport_hi = cr.dport_hi = 0xffff;
+	cr.src_hi.v4 = 0xffffffffu;
+	cr.dst_lo.v4 = lo;
+	cr.dst_hi.v4 = hi;
+	cr.id = NAT_CFG_MAX_RULES + p->n_ext; /* rule ids stay below */
+	cr.priority = 0;
+	ls.rule.match = cr;
+	return nc_engine_listen_zone(p->eng, NAT_SIDE_OUTSIDE, &cr, &nat_listener_ops, &ls,
+				     &p->ext_listeners[p->n_ext++]);
+}
+
+static int engine_build(struct nat_pipeline *p)
+{
+	uint64_t flows = 2ull * p->cfg.sessions + 64;
+	struct nc_engine_config ec = {
+		.flow_entries = flows > (1u << 30) ? 1u << 30 : (uint32_t)flows,
+		/* sessions, and the rules twice over: a rule change stages a new
+		 * list of listeners before it drops the old one */
+		.max_channels = p->cfg.sessions + 2 * NAT_CFG_MAX_RULES + p->cfg.n_pool + 16,
+		.link = NC_LINK_ETHERNET,
+		.socket_id = -1,
+		.unclaimed = on_unclaimed,
+		.ctx = p,
+	};
 	uint32_t i;
 	int rc;
 
-	rc = cls_create(&cc, &p->rules);
+	rc = nc_engine_create(&ec, &p->eng);
 	if (rc)
 		return rc;
-	v = calloc(p->cfg.n_rules ? p->cfg.n_rules : 1, sizeof(*v));
-	if (!v)
+	p->listeners = calloc(p->cfg.n_rules ? p->cfg.n_rules : 1, sizeof(*p->listeners));
+	p->ext_listeners = calloc(p->cfg.n_pool + 1, sizeof(*p->ext_listeners));
+	if (!p->listeners || !p->ext_listeners)
 		return -ENOMEM;
 	for (i = 0; i < p->cfg.n_rules; i++) {
-		if (p->cfg.rules[i].action == NAT_ACT_DNAT)
-			continue;
-		v[n] = p->cfg.rules[i].match;
-		v[n].udata = &p->cfg.rules[i];
-		n++;
+		rc = listen_rule(p, &p->cfg.rules[i], i, i, &p->listeners[i]);
+		if (rc)
+			return rc;
 	}
-	rc = n ? cls_insert_batch(p->rules, v, n, &failed) : 0;
-	free(v);
-	return rc;
+	for (i = 0; i < p->cfg.n_pool; i++) {
+		rc = listen_external(p, p->cfg.pool[i].lo, p->cfg.pool[i].hi);
+		if (rc)
+			return rc;
+	}
+	return listen_external(p, p->cfg.outside.addr, p->cfg.outside.addr);
 }
 
 int nat_pipeline_create(const struct nat_config *cfg, FILE *log, struct nat_pipeline **out)
@@ -126,9 +270,6 @@ int nat_pipeline_create(const struct nat_config *cfg, FILE *log, struct nat_pipe
 			break;
 		}
 	}
-	rc = rules_build(p);
-	if (rc)
-		goto fail;
 	memset(&sc, 0, sizeof(sc));
 	sc.max_mappings = cfg->sessions;
 	sc.max_sessions = cfg->sessions;
@@ -138,8 +279,12 @@ int nat_pipeline_create(const struct nat_config *cfg, FILE *log, struct nat_pipe
 	sc.timeout_tcp_trans = cfg->timeout_tcp_trans;
 	sc.timeout_icmp = cfg->timeout_icmp;
 	sc.mapping_freed = on_mapping_freed;
+	sc.session_freed = nat_session_gone;
 	sc.ctx = p;
 	rc = nat_session_create(&sc, &p->st);
+	if (rc)
+		goto fail;
+	rc = engine_build(p);
 	if (rc)
 		goto fail;
 	/* static mappings: their external ports are never allocated */
@@ -174,433 +319,104 @@ void nat_pipeline_free(struct nat_pipeline *p)
 {
 	if (!p)
 		return;
+	/* the netchannels point into the session table: engine first */
+	nc_engine_free(p->eng);
+	free(p->listeners);
+	free(p->staged);
+	free(p->ext_listeners);
 	nat_session_free(p->st);
-	cls_free(p->rules);
 	nat_ports_free(p->pool);
 	nat_ports_free(p->masq);
 	free(p->cfg.rules);
 	free(p);
 }
 
-/* ---- helpers ---- */
+/* ---- bursts ---- */
 
-static bool is_external(const struct nat_pipeline *p, uint32_t a)
+static void out_reset(struct nat_pipeline *p, uint64_t now)
 {
-	return a == p->cfg.outside.addr || nat_config_in_pool(&p->cfg, a);
+	p->n_out[0] = p->n_out[1] = 0;
+	p->n_rq = 0;
+	p->reply_len = 0;
+	p->now = now;
 }
 
-/* First inside rule (config order) matching the key; NULL if none. */
-static const struct nat_rule *rule_find(const struct nat_pipeline *p, const struct cls_key *k)
+int nat_pipeline_rx(struct nat_pipeline *p, enum nat_side side, uint8_t *const frames[],
+		    const uint32_t lens[], void *const cookies[], unsigned n, uint64_t now)
 {
-	struct cls_match m;
+	int rc;
 
-	if (cls_lookup(p->rules, k, &m) != 1)
+	if (!p || (side != NAT_SIDE_INSIDE && side != NAT_SIDE_OUTSIDE) || n > NAT_RX_MAX ||
+	    (n && (!frames || !lens)))
+		return -EINVAL;
+	out_reset(p, now);
+	rc = nc_engine_rx(p->eng, (const uint8_t *const *)frames, lens, cookies, n,
+			  (uint16_t)side, now);
+	return rc < 0 ? rc : 0;
+}
+
+int nat_pipeline_rx_mbufs(struct nat_pipeline *p, enum nat_side side,
+			  struct rte_mbuf *const mbufs[], unsigned n, uint64_t now)
+{
+	int rc;
+
+	if (!p || (side != NAT_SIDE_INSIDE && side != NAT_SIDE_OUTSIDE) || n > NAT_RX_MAX ||
+	    (n && !mbufs))
+		return -EINVAL;
+	out_reset(p, now);
+	rc = nc_engine_rx_mbufs(p->eng, mbufs, n, (uint16_t)side, now);
+	return rc < 0 ? rc : 0;
+}
+
+unsigned nat_pipeline_tx(const struct nat_pipeline *p, enum nat_side side, void *const **out)
+{
+	if (!p || (side != NAT_SIDE_INSIDE && side != NAT_SIDE_OUTSIDE)) {
+		if (out)
+			*out = NULL;
+		return 0;
+	}
+	if (out)
+		*out = p->out[side];
+	return p->n_out[side];
+}
+
+unsigned nat_pipeline_replies(const struct nat_pipeline *p)
+{
+	return p ? p->n_rq : 0;
+}
+
+const uint8_t *nat_pipeline_reply_at(const struct nat_pipeline *p, unsigned i, uint32_t *len,
+				     enum nat_side *side)
+{
+	if (!p || i >= p->n_rq)
 		return NULL;
-	return m.udata;
+	if (len)
+		*len = p->rq_len[i];
+	if (side)
+		*side = (enum nat_side)p->rq_side[i];
+	return p->rq[i];
 }
-
-static bool icmp_is_request(uint8_t t)
-{
-	return t == 8 || t == 13 || t == 15 || t == 17;
-}
-
-static bool icmp_is_reply(uint8_t t)
-{
-	return t == 0 || t == 14 || t == 16 || t == 18;
-}
-
-/* The translated endpoint port of a packet: its port or ICMP id. */
-static uint16_t src_port(const struct nc_pkt_info *pi)
-{
-	return pi->key.proto == 1 ? pi->icmp_id : pi->key.sport;
-}
-
-static uint16_t dst_port(const struct nc_pkt_info *pi)
-{
-	return pi->key.proto == 1 ? pi->icmp_id : pi->key.dport;
-}
-
-/* Remote endpoint port for a session: ICMP sessions have port 0. */
-static uint16_t rem_port_of(uint8_t proto, uint16_t port)
-{
-	return proto == 1 ? 0 : port;
-}
-
-static void send_unreach(struct nat_pipeline *p, const uint8_t *pkt, uint32_t len,
-			 const struct nc_pkt_info *pi)
-{
-	int n = nat_icmp_error_build(p->reply, sizeof(p->reply), pkt, len, pi, 3, 1,
-				     p->cfg.inside.addr, p->cfg.inside.mac, pkt + 6);
-
-	if (n > 0) {
-		p->reply_len = (uint32_t)n;
-		p->reply_side = NAT_SIDE_INSIDE;
-		nat_count(&p->cnt, NAT_CNT_ICMP_UNREACH_SENT);
-	}
-}
-
-/*
- * Session of m with a remote endpoint for a packet entering from outside
- * (or hairpinned); creates it when the filtering allows.  *created tells.
- * Returns NULL with the drop counter bumped.
- */
-static struct nat_sess *inbound_session(struct nat_pipeline *p, struct nat_mapping *m,
-					uint32_t rem_addr, uint16_t rem_port, uint8_t tcp_flags,
-					uint64_t now, bool *created)
-{
-	struct nat_sess *s = nat_sess_find(p->st, m, rem_addr, rem_port);
-
-	*created = false;
-	if (s)
-		return s;
-	if (m->proto == 6 && !(m->flags & NAT_MAP_STATIC)) {
-		nat_count(&p->cnt, nat_tcp_flag_class(tcp_flags) == NAT_TF_SYN
-					   ? NAT_CNT_DROP_TCP_UNSOLICITED_SYN
-					   : NAT_CNT_DROP_FILTERED);
-		return NULL;
-	}
-	if (!(m->flags & NAT_MAP_STATIC) && !nat_session_filter_allows(p->st, m, rem_addr, rem_port)) {
-		nat_count(&p->cnt, NAT_CNT_DROP_FILTERED);
-		return NULL;
-	}
-	if (nat_sess_add(p->st, m, rem_addr, rem_port, now, &s) != 0) {
-		nat_count(&p->cnt, NAT_CNT_DROP_SESSIONS_FULL);
-		return NULL;
-	}
-	*created = true;
-	nat_count(&p->cnt, NAT_CNT_SESSIONS_CREATED);
-	return s;
-}
-
-/* TCP state step; false (counted, new session removed) if invalid. */
-static bool tcp_step(struct nat_pipeline *p, struct nat_sess *s, bool created, enum nat_dir dir,
-		     uint8_t flags, uint64_t now)
-{
-	uint8_t next = nat_tcp_transition(s->tcp_state, dir, flags);
-
-	if (next == NAT_TCP_INVALID) {
-		if (created) {
-			int rc = nat_sess_delete(p->st, s, now);
-
-			(void)rc; /* cannot fail: s is live; a dynamic mapping left
-				   * without sessions goes with it */
-		}
-		nat_count(&p->cnt, NAT_CNT_DROP_TCP_STATE);
-		return false;
-	}
-	s->tcp_state = next;
-	return true;
-}
-
-static uint32_t frag_slot(uint8_t side, const struct nc_pkt_info *pi)
-{
-	uint32_t h = pi->key.src.v4 * 2654435761u ^ pi->key.dst.v4 * 40503u ^
-		     (pi->frag_id << 8) ^ pi->key.proto ^ ((uint32_t)side << 31);
-
-	return (h ^ (h >> 15)) & (FRAG_SIZE - 1);
-}
-
-/* A first fragment went through: remember what its later ones need. */
-static void frag_note(struct nat_pipeline *p, uint8_t side, const struct nc_pkt_info *pi,
-		      enum frag_op op, uint32_t addr)
-{
-	struct frag_ent *e;
-
-	if (!(pi->flags & NC_PF_MORE_FRAGS) || pi->frag_off != 0)
-		return;
-	e = &p->frags[frag_slot(side, pi)];
-	e->src = pi->key.src.v4;
-	e->dst = pi->key.dst.v4;
-	e->id = (uint16_t)pi->frag_id;
-	e->proto = pi->key.proto;
-	e->side = side;
-	e->op = (uint8_t)op;
-	e->addr = addr;
-	e->until = p->now + FRAG_LIFETIME;
-}
-
-/* A later fragment: follows its first one, or is dropped. */
-static enum nat_verdict later_fragment(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
-				       const struct nc_pkt_info *pi, enum nat_side side)
-{
-	const struct frag_ent *e = &p->frags[frag_slot((uint8_t)side, pi)];
-	enum nat_side out;
-	uint32_t dst = pi->key.dst.v4;
-
-	if (!e->op || e->side != side || e->src != pi->key.src.v4 || e->dst != dst ||
-	    e->id != (uint16_t)pi->frag_id || e->proto != pi->key.proto || p->now > e->until)
-		return nat_drop(p, NAT_CNT_DROP_FRAGMENT);
-	out = side == NAT_SIDE_INSIDE ? NAT_SIDE_OUTSIDE : NAT_SIDE_INSIDE;
-	if (e->op == FRAG_SRC) {
-		nat_xlate_src(pkt, len, pi, e->addr, 0, false);
-	} else if (e->op == FRAG_DST) {
-		nat_xlate_dst(pkt, len, pi, e->addr, 0, false);
-		dst = e->addr;
-	}
-	if (!nat_set_macs(p, pkt, out, dst))
-		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
-	nat_count(&p->cnt, NAT_CNT_FRAGMENTS);
-	return out == NAT_SIDE_OUTSIDE ? NAT_TX_OUTSIDE : NAT_TX_INSIDE;
-}
-
-/* ---- inside -> outside ---- */
-
-static enum nat_verdict icmp_error_in2out(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
-					  const struct nc_pkt_info *pi)
-{
-	const struct nc_pkt_inner *in = &pi->inner;
-	struct nat_mapping *m;
-
-	if (!(in->layers & NC_LAYER_L4) || in->key.family != CLS_IPV4)
-		return nat_drop(p, NAT_CNT_DROP_ICMP_ERR_BAD_INNER);
-	/* the embedded packet went out2in: its destination is the inside endpoint */
-	m = nat_mapping_find_in(p->st, in->key.proto, in->key.dst.v4,
-				in->key.proto == 1 ? in->key.sport | in->key.dport : in->key.dport);
-	if (!m)
-		return nat_drop(p, NAT_CNT_DROP_ICMP_ERR_NO_SESSION);
-	if (nat_xlate_icmp_error(pkt, len, pi, false, m->out_addr, m->out_addr, m->out_port) != 0)
-		return nat_drop(p, NAT_CNT_DROP_ICMP_ERR_BAD_INNER);
-	if (!nat_set_macs(p, pkt, NAT_SIDE_OUTSIDE, pi->key.dst.v4))
-		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
-	nat_count(&p->cnt, NAT_CNT_IN2OUT_ICMP_ERR);
-	return NAT_TX_OUTSIDE;
-}
-
-static enum nat_verdict in2out(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
-			       const struct nc_pkt_info *pi, uint64_t now)
-{
-	uint8_t proto = pi->key.proto;
-	uint32_t dst = pi->key.dst.v4;
-	const struct nat_rule *r;
-	struct nat_mapping *m;
-	struct nat_sess *s;
-	bool created = false;
-	uint16_t sport, rport;
-
-	if (nat_on_subnet(&p->cfg.inside, pi->key.src.v4))
-		nat_neigh_learn(p, NAT_SIDE_INSIDE, pi->key.src.v4, pkt + 6);
-	if (dst == p->cfg.inside.addr)
-		return nat_drop(p, NAT_CNT_DROP_TO_SELF);
-	if (pi->flags & NC_PF_ICMP_ERROR)
-		return icmp_error_in2out(p, pkt, len, pi);
-	if (proto == 6 || proto == 17) {
-		/* a dnat server answering: its static mapping, whatever the rules */
-		m = nat_mapping_find_in(p->st, proto, pi->key.src.v4, pi->key.sport);
-		if (m && (m->flags & NAT_MAP_STATIC)) {
-			sport = pi->key.sport;
-			rport = pi->key.dport;
-			goto have_mapping;
-		}
-	}
-	r = rule_find(p, &pi->key);
-	if (!r)
-		return nat_drop(p, NAT_CNT_DROP_NO_RULE);
-	if (r->action == NAT_ACT_DROP)
-		return nat_drop(p, NAT_CNT_DROP_RULE);
-	if (r->action == NAT_ACT_BYPASS) {
-		if (!nat_set_macs(p, pkt, NAT_SIDE_OUTSIDE, dst))
-			return NAT_DROP;
-		(void)nat_ttl_dec(pkt, pi);
-		frag_note(p, NAT_SIDE_INSIDE, pi, FRAG_BYPASS, 0);
-		nat_count(&p->cnt, NAT_CNT_BYPASS_PKTS);
-		return NAT_TX_OUTSIDE;
-	}
-	if (proto != 6 && proto != 17 && proto != 1)
-		return nat_drop(p, NAT_CNT_DROP_PROTO);
-	if (proto == 1 && !icmp_is_request(pi->icmp_type))
-		return nat_drop(p, NAT_CNT_DROP_ICMP_TYPE);
-	sport = src_port(pi);
-	rport = rem_port_of(proto, pi->key.dport);
-
-	m = nat_mapping_find_in(p->st, proto, pi->key.src.v4, sport);
-	if (!m) {
-		struct nat_ports *a = r->action == NAT_ACT_MASQUERADE ? p->masq : p->pool;
-		uint32_t oa;
-		uint16_t op;
-		int rc;
-
-		if (proto == 6 && nat_tcp_flag_class(pi->tcp_flags) != NAT_TF_SYN)
-			return nat_drop(p, NAT_CNT_DROP_TCP_NO_SYN);
-		rc = a ? nat_ports_alloc(a, proto, pi->key.src.v4, sport, now, &oa, &op) : -ENOSPC;
-		if (rc) {
-			send_unreach(p, pkt, len, pi);
-			return nat_drop(p, rc == -EDQUOT ? NAT_CNT_DROP_QUOTA : NAT_CNT_DROP_PORTS_EXHAUSTED);
-		}
-		rc = nat_mapping_add(p->st, proto, pi->key.src.v4, sport, oa, op,
-				     r->action == NAT_ACT_MASQUERADE ? NAT_MAP_MASQ : 0, now, &m);
-		if (rc) {
-			int rc2 = nat_ports_release(a, proto, pi->key.src.v4, oa, op, now);
-
-			(void)rc2; /* cannot fail: just allocated */
-			return nat_drop(p, NAT_CNT_DROP_SESSIONS_FULL);
-		}
-		nat_count(&p->cnt, NAT_CNT_MAPPINGS_CREATED);
-		if (p->cfg.log && p->cfg.port_block <= 1)
-			nat_log_mapping(&p->log, NAT_LOG_MAP_CREATE, m, now);
-	}
-have_mapping:
-	s = nat_sess_find(p->st, m, dst, rport);
-	if (!s) {
-		if (nat_sess_add(p->st, m, dst, rport, now, &s) != 0) {
-			if (m->n_sessions == 0 && !(m->flags & NAT_MAP_STATIC)) {
-				int rc = nat_mapping_delete(p->st, m, now);
-
-				(void)rc; /* cannot fail: m is live */
-			}
-			return nat_drop(p, NAT_CNT_DROP_SESSIONS_FULL);
-		}
-		created = true;
-		nat_count(&p->cnt, NAT_CNT_SESSIONS_CREATED);
-	}
-	if (proto == 6 && !tcp_step(p, s, created, NAT_DIR_IN2OUT, pi->tcp_flags, now))
-		return NAT_DROP;
-	nat_sess_refresh(p->st, s, now); /* outbound packets refresh (RFC 4787 REQ-6) */
-
-	if (is_external(p, dst)) {
-		/* hairpinning (RFC 4787 REQ-9): to another mapping's external
-		 * endpoint; the source appears as the sender's external endpoint */
-		uint16_t dport = dst_port(pi);
-		struct nat_mapping *m2 = nat_mapping_find_out(p->st, proto, dst,
-							      proto == 1 ? sport : dport);
-		struct nat_sess *s2;
-		bool c2;
-
-		if (!m2 || proto == 1)
-			return nat_drop(p, NAT_CNT_DROP_HAIRPIN);
-		s2 = inbound_session(p, m2, m->out_addr, m->out_port, pi->tcp_flags, now, &c2);
-		if (!s2)
-			return NAT_DROP;
-		if (proto == 6) {
-			if (!tcp_step(p, s2, c2, NAT_DIR_OUT2IN, pi->tcp_flags, now))
-				return NAT_DROP;
-			nat_sess_refresh(p->st, s2, now);
-		}
-		nat_xlate_src(pkt, len, pi, m->out_addr, m->out_port, true);
-		nat_xlate_dst(pkt, len, pi, m2->in_addr, m2->in_port, true);
-		if (!nat_set_macs(p, pkt, NAT_SIDE_INSIDE, m2->in_addr))
-			return NAT_DROP;
-		(void)nat_ttl_dec(pkt, pi);
-		nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
-		return NAT_TX_INSIDE;
-	}
-	nat_xlate_src(pkt, len, pi, m->out_addr, m->out_port, true);
-	if (!nat_set_macs(p, pkt, NAT_SIDE_OUTSIDE, dst))
-		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
-	frag_note(p, NAT_SIDE_INSIDE, pi, FRAG_SRC, m->out_addr);
-	nat_count(&p->cnt, NAT_CNT_IN2OUT_PKTS);
-	nat_count(&p->cnt, proto == 6 ? NAT_CNT_IN2OUT_TCP : proto == 17 ? NAT_CNT_IN2OUT_UDP
-								      : NAT_CNT_IN2OUT_ICMP);
-	return NAT_TX_OUTSIDE;
-}
-
-/* ---- outside -> inside ---- */
-
-static enum nat_verdict icmp_error_out2in(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
-					  const struct nc_pkt_info *pi)
-{
-	const struct nc_pkt_inner *in = &pi->inner;
-	struct nat_mapping *m;
-
-	if (!(in->layers & NC_LAYER_L4) || in->key.family != CLS_IPV4)
-		return nat_drop(p, NAT_CNT_DROP_ICMP_ERR_BAD_INNER);
-	/* the embedded packet went in2out: its source is the external endpoint */
-	m = nat_mapping_find_out(p->st, in->key.proto, in->key.src.v4,
-				 in->key.proto == 1 ? in->key.sport | in->key.dport : in->key.sport);
-	if (!m || m->out_addr != pi->key.dst.v4)
-		return nat_drop(p, NAT_CNT_DROP_ICMP_ERR_NO_SESSION);
-	if (nat_xlate_icmp_error(pkt, len, pi, true, m->in_addr, m->in_addr, m->in_port) != 0)
-		return nat_drop(p, NAT_CNT_DROP_ICMP_ERR_BAD_INNER);
-	if (!nat_set_macs(p, pkt, NAT_SIDE_INSIDE, m->in_addr))
-		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
-	nat_count(&p->cnt, NAT_CNT_OUT2IN_ICMP_ERR);
-	return NAT_TX_INSIDE;
-}
-
-static enum nat_verdict out2in(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
-			       const struct nc_pkt_info *pi, uint64_t now)
-{
-	uint8_t proto = pi->key.proto;
-	struct nat_mapping *m;
-	struct nat_sess *s;
-	bool created;
-
-	if (!is_external(p, pi->key.dst.v4))
-		return nat_drop(p, NAT_CNT_DROP_NOT_FOR_US);
-	if (pi->flags & NC_PF_ICMP_ERROR)
-		return icmp_error_out2in(p, pkt, len, pi);
-	if (proto != 6 && proto != 17 && proto != 1)
-		return nat_drop(p, NAT_CNT_DROP_PROTO);
-	if (proto == 1 && !icmp_is_reply(pi->icmp_type))
-		return nat_drop(p, NAT_CNT_DROP_ICMP_TYPE);
-	m = nat_mapping_find_out(p->st, proto, pi->key.dst.v4, dst_port(pi));
-	if (!m)
-		return nat_drop(p, NAT_CNT_DROP_NO_SESSION);
-	s = inbound_session(p, m, pi->key.src.v4, rem_port_of(proto, pi->key.sport), pi->tcp_flags,
-			    now, &created);
-	if (!s)
-		return NAT_DROP;
-	if (proto == 6) {
-		if (!tcp_step(p, s, created, NAT_DIR_OUT2IN, pi->tcp_flags, now))
-			return NAT_DROP;
-		nat_sess_refresh(p->st, s, now); /* TCP: both directions */
-	}
-	nat_xlate_dst(pkt, len, pi, m->in_addr, m->in_port, true);
-	if (!nat_set_macs(p, pkt, NAT_SIDE_INSIDE, m->in_addr))
-		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
-	frag_note(p, NAT_SIDE_OUTSIDE, pi, FRAG_DST, m->in_addr);
-	nat_count(&p->cnt, NAT_CNT_OUT2IN_PKTS);
-	nat_count(&p->cnt, proto == 6 ? NAT_CNT_OUT2IN_TCP : proto == 17 ? NAT_CNT_OUT2IN_UDP
-								      : NAT_CNT_OUT2IN_ICMP);
-	return NAT_TX_INSIDE;
-}
-
-/* ---- entry ---- */
 
 enum nat_verdict nat_pipeline_process(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
 				      enum nat_side side, uint64_t now)
 {
-	struct nc_pkt_info pi;
+	void *cookie = pkt;
 
-	p->reply_len = 0;
-	p->now = now;
-	if (!pkt || len < 14)
+	if (!p)
+		return NAT_DROP;
+	if (nat_pipeline_rx(p, side, &pkt, &len, &cookie, 1, now) != 0)
 		return nat_drop(p, NAT_CNT_DROP_PARSE);
-	if (nat_get16(pkt + 12) == 0x0806)
-		return nat_arp_input(p, pkt, len, side);
-	if (nc_parse(pkt, len, (uint16_t)side, NC_LINK_ETHERNET, &pi) != 0)
-		return nat_drop(p, NAT_CNT_DROP_PARSE);
-	if (pi.vlan_count || !(pi.layers & NC_LAYER_L3) || pi.key.family != CLS_IPV4)
-		return nat_drop(p, pi.status == NC_PARSE_OK || (pi.layers & NC_LAYER_L3)
-				       ? NAT_CNT_DROP_NOT_IPV4
-				       : (pi.status == NC_PARSE_NOT_IP ? NAT_CNT_DROP_NOT_IPV4
-								       : NAT_CNT_DROP_PARSE));
-	if (pi.status != NC_PARSE_OK && pi.status != NC_PARSE_UNSUPPORTED_PROTO &&
-	    pi.status != NC_PARSE_FRAGMENT)
-		return nat_drop(p, NAT_CNT_DROP_PARSE);
-	if (pi.ttl <= 1)
-		return nat_drop(p, NAT_CNT_DROP_TTL);
-	if (pi.status == NC_PARSE_FRAGMENT)
-		return later_fragment(p, pkt, len, &pi, side);
-	if (side == NAT_SIDE_INSIDE)
-		return in2out(p, pkt, len, &pi, now);
-	return out2in(p, pkt, len, &pi, now);
+	if (p->n_out[NAT_SIDE_INSIDE])
+		return NAT_TX_INSIDE;
+	if (p->n_out[NAT_SIDE_OUTSIDE])
+		return NAT_TX_OUTSIDE;
+	return NAT_DROP;
 }
 
 const uint8_t *nat_pipeline_reply(const struct nat_pipeline *p, uint32_t *len,
 				  enum nat_side *side)
 {
-	if (!p || !p->reply_len)
-		return NULL;
-	if (len)
-		*len = p->reply_len;
-	if (side)
-		*side = p->reply_side;
-	return p->reply;
+	return nat_pipeline_reply_at(p, 0, len, side);
 }
 
 int nat_pipeline_expire(struct nat_pipeline *p, uint64_t now, uint32_t budget)
@@ -630,7 +446,299 @@ uint32_t nat_pipeline_mappings(const struct nat_pipeline *p)
 	return nat_mapping_count(p->st);
 }
 
+void nat_pipeline_engine_stats(const struct nat_pipeline *p, struct nc_engine_stats *st)
+{
+	nc_engine_stats(p->eng, st);
+}
+
 uint64_t nat_pipeline_log_lines(const struct nat_pipeline *p)
 {
 	return p->log.lines;
+}
+
+/* ---- inspection and run-time changes (the control socket) ---- */
+
+const struct nat_config *nat_pipeline_config(const struct nat_pipeline *p)
+{
+	return &p->cfg;
+}
+
+uint32_t nat_pipeline_sessions_proto(const struct nat_pipeline *p, uint8_t proto)
+{
+	return nat_session_count_proto(p->st, proto);
+}
+
+int nat_pipeline_session_walk(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
+			      int (*fn)(void *arg, const struct nat_mapping *m,
+					const struct nat_sess *s),
+			      void *arg)
+{
+	return p ? nat_session_walk(p->st, cursor, budget, fn, arg) : -EINVAL;
+}
+
+int nat_pipeline_mapping_walk(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
+			      int (*fn)(void *arg, const struct nat_mapping *m), void *arg)
+{
+	return p ? nat_mapping_walk(p->st, cursor, budget, fn, arg) : -EINVAL;
+}
+
+int nat_pipeline_set_timeout(struct nat_pipeline *p, enum nat_timeout_kind k, uint32_t secs)
+{
+	struct nat_config *c;
+
+	if (!p || (unsigned)k >= NAT_TIMEOUT_KINDS || secs < nat_timeout_min(k) ||
+	    secs > NAT_CFG_MAX_TIMEOUT)
+		return -EINVAL;
+	c = &p->cfg;
+	if (k == NAT_TIMEOUT_UDP)
+		c->timeout_udp = secs;
+	else if (k == NAT_TIMEOUT_TCP_EST)
+		c->timeout_tcp_est = secs;
+	else if (k == NAT_TIMEOUT_TCP_TRANS)
+		c->timeout_tcp_trans = secs;
+	else
+		c->timeout_icmp = secs;
+	nat_session_set_timeouts(p->st, c->timeout_udp, c->timeout_tcp_est, c->timeout_tcp_trans,
+				 c->timeout_icmp);
+	return 0;
+}
+
+static int rule_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int rule_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+#define IP4_FMT "%u.%u.%u.%u"
+#define IP4_ARGS(a) (a) >> 24, ((a) >> 16) & 0xff, ((a) >> 8) & 0xff, (a) & 0xff
+
+/*
+ * Run-time rule changes.  Every rule is a listener netchannel (its
+ * classifier rule in the inside zone, dnat rules in the outside zone).  The
+ * new list nr[0..n) gets listeners of its own under new ids (the half of
+ * the id space the current rules do not use, so old and new never collide)
+ * with priorities in list order; rules_commit() then removes the old
+ * listeners.  Both steps run on the packet thread between bursts (the
+ * control socket is polled there), so no lookup sees a mix.  Sessions do
+ * not point at listeners and live on.  rules_unstage() cancels a stage.
+ * Cost: O(rules).
+ */
+static void rules_unstage(struct nat_pipeline *p, struct nat_rule *nr, uint32_t n)
+{
+	uint32_t i;
+
+	(void)nr;
+	for (i = 0; i < n && p->staged; i++) {
+		if (p->staged[i] != NULL) {
+			int rc = nc_engine_unlisten(p->eng, p->staged[i]);
+
+			(void)rc; /* cannot fail: listening */
+		}
+	}
+	free(p->staged);
+	p->staged = NULL;
+}
+
+static int rules_stage(struct nat_pipeline *p, struct nat_rule *nr, uint32_t n)
+{
+	uint32_t i, base = NAT_CFG_MAX_RULES / 2;
+	int rc = 0;
+
+	if (p->id_base == base)
+		base = 0;
+	p->staged = calloc(n ? n : 1, sizeof(*p->staged));
+	if (!p->staged)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		rc = listen_rule(p, &nr[i], i, base + i, &p->staged[i]);
+		if (rc) {
+			rules_unstage(p, nr, i); /* cancel nr[0..i) */
+			return rc;
+		}
+	}
+	p->staged_base = base;
+	return 0;
+}
+
+static void rules_commit(struct nat_pipeline *p, struct nat_rule *nr, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->cfg.n_rules; i++) {
+		if (p->listeners[i] != NULL) {
+			int rc = nc_engine_unlisten(p->eng, p->listeners[i]);
+
+			(void)rc; /* cannot fail: every rule is listening */
+		}
+	}
+	free(p->listeners);
+	p->listeners = p->staged;
+	p->staged = NULL;
+	p->id_base = p->staged_base;
+	free(p->cfg.rules);
+	p->cfg.rules = nr;
+	p->cfg.n_rules = n;
+}
+
+int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_rule *r,
+			  uint64_t now, char *err, size_t errlen)
+{
+	struct nat_ports *newmasq = NULL, *a = NULL;
+	struct nat_mapping *m;
+	struct nat_rule *nr;
+	uint32_t n, i, ext = 0;
+	uint16_t port = 0;
+	uint8_t proto = 0;
+	bool reserve = false;
+	int rc;
+
+	if (!p || !r || (!err && errlen))
+		return -EINVAL;
+	if (errlen)
+		err[0] = 0;
+	n = p->cfg.n_rules;
+	if (n >= NAT_CFG_MAX_RULES)
+		return rule_err(err, errlen, -ENOSPC, "too many rules (at most %u)", NAT_CFG_MAX_RULES);
+	if (at > n)
+		return rule_err(err, errlen, -ERANGE, "no position %u (there are %u rules)", at + 1, n);
+	rc = nat_config_check_rule(&p->cfg, r, err, errlen);
+	if (rc)
+		return rc;
+	if (r->action == NAT_ACT_DNAT) {
+		/* a static mapping: both endpoints free, room in the table */
+		ext = r->match.dst_lo.v4;
+		port = r->match.dport_lo;
+		proto = r->match.proto;
+		m = nat_mapping_find_out(p->st, proto, ext, port);
+		if (m)
+			return rule_err(err, errlen, -EBUSY,
+					IP4_FMT ":%u is in use by the mapping of " IP4_FMT ":%u",
+					IP4_ARGS(ext), port, IP4_ARGS(m->in_addr), m->in_port);
+		m = nat_mapping_find_in(p->st, proto, r->to_addr, r->to_port);
+		if (m)
+			return rule_err(err, errlen, -EBUSY,
+					"target " IP4_FMT ":%u has a mapping (to " IP4_FMT ":%u)",
+					IP4_ARGS(r->to_addr), r->to_port, IP4_ARGS(m->out_addr),
+					m->out_port);
+		if (nat_mapping_count(p->st) >= p->cfg.sessions)
+			return rule_err(err, errlen, -ENOSPC, "mapping table full");
+		a = ext == p->cfg.outside.addr ? p->masq : p->pool;
+		/* in use without a mapping: reserved already (config, or a
+		 * deleted dnat rule: its port stays reserved) */
+		reserve = a && !nat_ports_in_use(a, proto, ext, port);
+	}
+	if (r->action == NAT_ACT_MASQUERADE && !p->masq) {
+		/* the first masquerade rule: an allocator for the outside
+		 * address, with the ports of its dnat rules reserved */
+		rc = make_ports(p, &p->cfg.outside.addr, 1, &newmasq);
+		for (i = 0; rc == 0 && i < n; i++) {
+			const struct nat_rule *q = &p->cfg.rules[i];
+
+			if (q->action == NAT_ACT_DNAT && q->match.dst_lo.v4 == p->cfg.outside.addr) {
+				rc = nat_ports_reserve(newmasq, q->match.proto, q->match.dst_lo.v4,
+						       q->match.dport_lo);
+				if (rc == -EEXIST)
+					rc = 0;
+			}
+		}
+		if (rc) {
+			nat_ports_free(newmasq);
+			return rule_err(err, errlen, rc, "cannot set up masquerade ports: %s",
+					strerror(-rc));
+		}
+	}
+	nr = malloc((n + 1) * sizeof(*nr));
+	if (!nr) {
+		nat_ports_free(newmasq);
+		return rule_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (at)
+		memcpy(nr, p->cfg.rules, at * sizeof(*nr));
+	nr[at] = *r;
+	nr[at].line = 0; /* not from the file */
+	if (n > at)
+		memcpy(nr + at + 1, p->cfg.rules + at, (n - at) * sizeof(*nr));
+	rc = rules_stage(p, nr, n + 1);
+	if (rc == 0 && reserve) {
+		/* last step that can fail: a reservation cannot be undone */
+		rc = nat_ports_reserve(a, proto, ext, port);
+		if (rc == -ENOENT)
+			rc = 0;
+		if (rc)
+			rules_unstage(p, nr, n + 1);
+	}
+	if (rc) {
+		free(nr);
+		nat_ports_free(newmasq);
+		if (rc == -EEXIST)
+			return rule_err(err, errlen, -EBUSY,
+					IP4_FMT ":%u is in a port block held by a subscriber",
+					IP4_ARGS(ext), port);
+		return rule_err(err, errlen, rc, "cannot add the rule: %s", strerror(-rc));
+	}
+	if (r->action == NAT_ACT_DNAT) {
+		rc = nat_mapping_add(p->st, proto, r->to_addr, r->to_port, ext, port,
+				     NAT_MAP_STATIC | (ext == p->cfg.outside.addr ? NAT_MAP_MASQ : 0),
+				     now, &m);
+		if (rc) { /* cannot happen: both keys free and room checked */
+			rules_unstage(p, nr, n + 1);
+			free(nr);
+			return rule_err(err, errlen, rc, "cannot add the static mapping: %s",
+					strerror(-rc));
+		}
+	}
+	rules_commit(p, nr, n + 1);
+	if (newmasq)
+		p->masq = newmasq;
+	return 0;
+}
+
+int nat_pipeline_rule_delete(struct nat_pipeline *p, uint32_t idx, uint64_t now, char *err,
+			     size_t errlen)
+{
+	const struct nat_rule *r;
+	struct nat_mapping *m = NULL;
+	struct nat_rule *nr = NULL;
+	uint32_t n;
+	int rc;
+
+	if (!p || (!err && errlen))
+		return -EINVAL;
+	if (errlen)
+		err[0] = 0;
+	n = p->cfg.n_rules;
+	if (idx >= n)
+		return rule_err(err, errlen, -ENOENT, "no rule %u (there are %u)", idx + 1, n);
+	r = &p->cfg.rules[idx];
+	if (n > 1) {
+		nr = malloc((n - 1) * sizeof(*nr));
+		if (!nr)
+			return rule_err(err, errlen, -ENOMEM, "out of memory");
+		memcpy(nr, p->cfg.rules, idx * sizeof(*nr));
+		memcpy(nr + idx, p->cfg.rules + idx + 1, (n - 1 - idx) * sizeof(*nr));
+	}
+	rc = rules_stage(p, nr, n - 1);
+	if (rc) {
+		free(nr);
+		return rule_err(err, errlen, rc, "cannot delete the rule: %s", strerror(-rc));
+	}
+	if (r->action == NAT_ACT_DNAT)
+		m = nat_mapping_find_out(p->st, r->match.proto, r->match.dst_lo.v4,
+					 r->match.dport_lo);
+	if (m && (m->flags & NAT_MAP_STATIC)) {
+		/* its sessions go with it; the external port stays reserved */
+		rc = nat_mapping_delete(p->st, m, now);
+		(void)rc; /* cannot fail: m is live */
+	}
+	rules_commit(p, nr, n - 1);
+	return 0;
 }

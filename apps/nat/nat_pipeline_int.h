@@ -3,9 +3,11 @@
 #define NCNAT_NAT_PIPELINE_INT_H
 
 /*
- * Internals of the packet pipeline shared by nat_pipeline.c (IP: rules,
- * sessions, translation, fragments) and nat_l2.c (Ethernet: neighbours,
- * next-hop MACs, ARP).  Not installed; no stable API.
+ * Internals of the packet pipeline shared by nat_pipeline.c (set-up, the
+ * netchannel engine and its callbacks, bursts in and out), nat_inout.c (IP:
+ * sessions, translation, fragments, the session netchannels' keys) and
+ * nat_l2.c (Ethernet: neighbours, next-hop MACs, ARP).  Not installed; no
+ * stable API.
  */
 
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 
 #include "classify.h"
 #include "nat_log.h"
+#include "netchannel.h"
 #include "nat_pipeline.h"
 #include "nat_ports.h"
 #include "nat_session.h"
@@ -51,12 +54,51 @@ struct neigh {
 	uint8_t used;
 };
 
+#define NAT_ACT_NONE (-1) /* no rule matched (unclaimed packets) */
+#define REPLY_QUEUE NC_BURST_MAX
+
+/* Private state of a session netchannel (nat_session_ops): the session
+ * records it translates for.  A normal session is found by two keys, its
+ * inside key (zone INSIDE) and its outside key (zone OUTSIDE); a hairpin
+ * pair by the inside keys of both of its sessions.  s is NULL once the
+ * session went (expiry, delete) while packets of the burst still point
+ * here: they take the slow path. */
+struct nat_sess_nc {
+	struct nat_pipeline *p;
+	struct nat_sess *s;            /* a: the session */
+	struct nat_sess *s2;           /* hairpin: the other inside endpoint's session */
+	int action;                    /* rule action that created it (enum nat_action) */
+};
+
+/* Private state of a listener netchannel: the rule it stands for. */
+struct nat_listener {
+	struct nat_pipeline *p;
+	struct nat_rule rule;
+	uint32_t index;                /* position in cfg.rules */
+};
+
 struct nat_pipeline {
 	struct nat_config cfg;         /* copy; rules owned */
 	struct nat_ports *pool;        /* snat */
 	struct nat_ports *masq;        /* masquerade (outside address) */
-	struct cls *rules;             /* inside rules (lib/classify); udata: nat_rule */
+	struct nc_engine *eng;         /* flow table of sessions + listeners of rules */
+	struct netchannel **listeners; /* by rule index */
+	struct netchannel **staged;    /* a new rule list's listeners (rule changes) */
+	uint32_t id_base, staged_base; /* classifier ids: base + index */
+	struct netchannel **ext_listeners; /* outside: pool ranges and the outside address */
+	uint32_t n_ext;
 	struct nat_session_table *st;
+	uint64_t flow_add_failed;      /* session keys the flow table refused */
+	uint64_t te_sec;               /* ICMP time exceeded: second and count */
+	uint32_t te_sent;
+	/* output of the rx call running: frames to send per side (cookies /
+	 * mbufs), reply frames built */
+	void *out[2][NC_BURST_MAX];
+	uint32_t n_out[2];
+	uint8_t rq[REPLY_QUEUE][REPLY_MAX];
+	uint32_t rq_len[REPLY_QUEUE];
+	uint8_t rq_side[REPLY_QUEUE];
+	uint32_t n_rq;
 	struct nat_counters cnt;
 	struct nat_log log;
 	struct neigh neigh[2][NEIGH_SIZE];
@@ -100,5 +142,24 @@ bool nat_set_macs(struct nat_pipeline *p, uint8_t *pkt, enum nat_side side, uint
 /** An ARP frame arrived on side: learn, answer for our addresses in place. */
 enum nat_verdict nat_arp_input(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
 			       enum nat_side side);
+
+/* nat_inout.c */
+
+/** The IP path of one packet that no session netchannel took (a listener's
+ *  or an unclaimed packet; action: the listener's rule or NAT_ACT_NONE):
+ *  checks, rules, mappings and sessions (created here, with their session
+ *  netchannel and keys), translation.  Returns the verdict. */
+enum nat_verdict nat_slow_path(struct nat_pipeline *p, struct nc_pkt *pkt, int action);
+
+/** The fast path: a packet found in the flow table by one of sn's keys. */
+enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn,
+				  struct nc_pkt *pkt);
+
+/** The session table's session_freed callback: remove the keys of the
+ *  session's netchannel (the table's references go with them). */
+void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
+
+/** The session netchannel type. */
+extern const struct nc_ops nat_session_ops;
 
 #endif /* NCNAT_NAT_PIPELINE_INT_H */

@@ -18,7 +18,14 @@ struct nat_session_table {
 	uint32_t free_map, free_sess;
 	uint32_t n_maps, n_sess;
 	uint32_t cursor;
+	uint32_t n_sess_proto[4];      /* live sessions: [0] TCP, [1] UDP, [2] ICMP, [3] other */
 };
+
+/* index into n_sess_proto */
+static inline unsigned proto_slot(uint8_t proto)
+{
+	return proto == 6 ? 0 : proto == 17 ? 1 : proto == 1 ? 2 : 3;
+}
 
 static inline uint32_t mix64(uint64_t x)
 {
@@ -202,6 +209,8 @@ static struct nat_mapping *sess_remove(struct nat_session_table *t, struct nat_s
 	struct nat_mapping *m = &t->maps[s->map];
 	uint32_t *pp = &t->h_sess[hsess(s->map, s->rem_addr, s->rem_port) & t->smask];
 
+	if (t->cfg.session_freed)
+		t->cfg.session_freed(t->cfg.ctx, s, m);
 	while (*pp != i)
 		pp = &t->sess[*pp].next_hash;
 	*pp = s->next_hash;
@@ -212,6 +221,7 @@ static struct nat_mapping *sess_remove(struct nat_session_table *t, struct nat_s
 	if (s->mnext != NIL)
 		t->sess[s->mnext].mprev = s->mprev;
 	m->n_sessions--;
+	t->n_sess_proto[proto_slot(m->proto)]--;
 	s->live = 0;
 	s->next_hash = t->free_sess;
 	t->free_sess = i;
@@ -291,6 +301,7 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	m->sess_head = i;
 	m->n_sessions++;
 	t->n_sess++;
+	t->n_sess_proto[proto_slot(m->proto)]++;
 	*out = s;
 	return 0;
 }
@@ -366,4 +377,51 @@ uint32_t nat_session_count(const struct nat_session_table *t)
 uint32_t nat_mapping_count(const struct nat_session_table *t)
 {
 	return t ? t->n_maps : 0;
+}
+
+/* ---- inspection and run-time changes (the control socket) ---- */
+
+uint32_t nat_session_count_proto(const struct nat_session_table *t, uint8_t proto)
+{
+	return t ? t->n_sess_proto[proto_slot(proto)] : 0;
+}
+
+int nat_session_walk(const struct nat_session_table *t, uint64_t *cursor, uint32_t budget,
+		     int (*fn)(void *arg, const struct nat_mapping *m, const struct nat_sess *s),
+		     void *arg)
+{
+	if (!t || !cursor || !fn)
+		return -EINVAL;
+	while (budget-- && *cursor < t->cfg.max_sessions) {
+		const struct nat_sess *s = &t->sess[(*cursor)++];
+
+		if (s->live && fn(arg, &t->maps[s->map], s))
+			break;
+	}
+	return *cursor >= t->cfg.max_sessions;
+}
+
+int nat_mapping_walk(const struct nat_session_table *t, uint64_t *cursor, uint32_t budget,
+		     int (*fn)(void *arg, const struct nat_mapping *m), void *arg)
+{
+	if (!t || !cursor || !fn)
+		return -EINVAL;
+	while (budget-- && *cursor < t->cfg.max_mappings) {
+		const struct nat_mapping *m = &t->maps[(*cursor)++];
+
+		if (m->live && fn(arg, m))
+			break;
+	}
+	return *cursor >= t->cfg.max_mappings;
+}
+
+void nat_session_set_timeouts(struct nat_session_table *t, uint32_t udp, uint32_t tcp_est,
+			      uint32_t tcp_trans, uint32_t icmp)
+{
+	if (!t)
+		return;
+	t->cfg.timeout_udp = udp;
+	t->cfg.timeout_tcp_est = tcp_est;
+	t->cfg.timeout_tcp_trans = tcp_trans;
+	t->cfg.timeout_icmp = icmp;
 }

@@ -81,6 +81,7 @@ struct nat_sess {
 	uint64_t last;               /**< last refresh */
 	uint32_t next_hash;
 	uint32_t mnext, mprev;       /**< the mapping's list */
+	void *user;                  /**< the caller's (ncnat: its netchannel); NULL at add */
 };
 
 struct nat_session_config {
@@ -92,6 +93,10 @@ struct nat_session_config {
 	 *  Called from nat_session_expire / nat_session_delete; must not call
 	 *  into the table. */
 	void (*mapping_freed)(void *ctx, const struct nat_mapping *m, uint64_t now);
+	/** A session is about to be removed (expiry, delete, its mapping
+	 *  deleted); may be NULL.  s and its mapping m are still intact; must
+	 *  not call into the table (it may write s->user of other sessions). */
+	void (*session_freed)(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
 	void *ctx;
 };
 
@@ -168,5 +173,32 @@ int nat_session_expire(struct nat_session_table *t, uint64_t now, uint32_t budge
 
 uint32_t nat_session_count(const struct nat_session_table *t);
 uint32_t nat_mapping_count(const struct nat_session_table *t);
+
+/* ---- inspection and run-time changes (the control socket) ---- */
+
+/** Live sessions of a protocol (6, 17, 1; any other number: the rest). */
+uint32_t nat_session_count_proto(const struct nat_session_table *t, uint8_t proto);
+
+/**
+ * Visit live sessions in slot order from *cursor (0: the start), at most
+ * budget slots, calling fn for each; fn returning non-zero stops the walk
+ * after that session (*cursor then points past it, so the walk resumes with
+ * the next one).  The table must not change during one call; between calls
+ * it may (a resumed walk never visits a slot twice, and shows the
+ * sessions that lived through the whole walk).
+ * @return 1 when the walk is complete, 0 when more remains; -EINVAL.
+ */
+int nat_session_walk(const struct nat_session_table *t, uint64_t *cursor, uint32_t budget,
+		     int (*fn)(void *arg, const struct nat_mapping *m, const struct nat_sess *s),
+		     void *arg);
+
+/** The same over live mappings. */
+int nat_mapping_walk(const struct nat_session_table *t, uint64_t *cursor, uint32_t budget,
+		     int (*fn)(void *arg, const struct nat_mapping *m), void *arg);
+
+/** New idle timeouts (seconds): for new sessions and for existing ones at
+ *  their next refresh.  The caller checks the limits. */
+void nat_session_set_timeouts(struct nat_session_table *t, uint32_t udp, uint32_t tcp_est,
+			      uint32_t tcp_trans, uint32_t icmp);
 
 #endif /* NCNAT_NAT_SESSION_H */

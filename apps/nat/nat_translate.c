@@ -118,6 +118,70 @@ void nat_xlate_dst(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint3
 	xlate(pkt, len, pi, addr, port, port_too, false);
 }
 
+/*
+ * The forwarding variant: the same words change (address halves, port,
+ * TTL) and each checksum gets one RFC 1624 update with the sum of
+ * ~old + new over the words that changed.  In one's complement arithmetic
+ * that equals the word-by-word updates: both give the same residue mod
+ * 0xffff, and the same representation of zero (0xffff only when the
+ * complemented checksum and every term are zero, else 0x0000; UDP turns 0
+ * into 0xffff either way).  Unchanged words add nothing, as word_set skips
+ * them; a word going 0xffff -> 0 adds 0 but is still written.
+ */
+static inline void xlate_fwd(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi,
+			     uint32_t addr, uint16_t port, bool src)
+{
+	size_t l3 = pi->l3_off, l4 = pi->l4_off;
+	uint8_t proto = pi->key.proto;
+	uint8_t *ip = pkt + l3, *pp;
+	size_t aoff = src ? 12 : 16, coff;
+	uint32_t old, ipsum = 0, l4sum = 0;
+	uint16_t oldp, ttlw, c;
+	bool udp = proto == 17;
+
+	if (!(pi->layers & NC_LAYER_L4) || (proto != 6 && proto != 17) ||
+	    l4 + (udp ? 8 : 18) > len) {
+		xlate(pkt, len, pi, addr, port, true, src);
+		(void)nat_ttl_dec(pkt, pi);
+		return;
+	}
+	old = nat_get32(ip + aoff);
+	pp = pkt + l4 + (src ? 0 : 2);
+	oldp = nat_get16(pp);
+	coff = l4 + (udp ? 6 : 16);
+	if ((uint16_t)(old >> 16) != (uint16_t)(addr >> 16))
+		ipsum += (uint16_t)~(old >> 16) + (addr >> 16);
+	if ((uint16_t)old != (uint16_t)addr)
+		ipsum += (uint16_t)~old + (addr & 0xffff);
+	if (old != addr || oldp != port) {
+		l4sum = ipsum + (oldp != port ? (uint16_t)~oldp + (uint32_t)port : 0);
+		c = nat_get16(pkt + coff);
+		if (!udp || c != 0) {
+			c = (uint16_t)~nat_csum_fold((uint16_t)~c + l4sum);
+			nat_put16(pkt + coff, udp && c == 0 ? 0xffff : c);
+		}
+		nat_put32(ip + aoff, addr);
+		nat_put16(pp, port);
+	}
+	ttlw = nat_get16(ip + 8);
+	ipsum += (uint16_t)~ttlw + (uint16_t)(ttlw - 0x100);
+	ip[8]--;
+	c = nat_get16(ip + 10);
+	nat_put16(ip + 10, (uint16_t)~nat_csum_fold((uint16_t)~c + ipsum));
+}
+
+void nat_xlate_src_fwd(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint32_t addr,
+		       uint16_t port)
+{
+	xlate_fwd(pkt, len, pi, addr, port, true);
+}
+
+void nat_xlate_dst_fwd(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint32_t addr,
+		       uint16_t port)
+{
+	xlate_fwd(pkt, len, pi, addr, port, false);
+}
+
 bool nat_ttl_dec(uint8_t *pkt, const struct nc_pkt_info *pi)
 {
 	size_t l3 = pi->l3_off;

@@ -58,6 +58,20 @@ void nat_xlate_src(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint3
 void nat_xlate_dst(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint32_t addr,
 		   uint16_t port, bool port_too);
 
+/**
+ * What a forwarded packet of a known session needs, in one pass: the
+ * rewrite of nat_xlate_src / nat_xlate_dst with port_too, then
+ * nat_ttl_dec, with one update per checksum instead of one per changed word.
+ * The bytes are those of the two calls: RFC 1624 eqn. 3 summed over the
+ * changed words gives what the word-by-word updates give (also 0 / 0xffff,
+ * and UDP's zero).  TCP and UDP only take that path; other packets get the
+ * two calls.  Precondition as for both, and TTL > 1.
+ */
+void nat_xlate_src_fwd(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint32_t addr,
+		       uint16_t port);
+void nat_xlate_dst_fwd(uint8_t *pkt, size_t len, const struct nc_pkt_info *pi, uint32_t addr,
+		       uint16_t port);
+
 /** Decrement the TTL.  @return false (packet untouched) if TTL <= 1. */
 bool nat_ttl_dec(uint8_t *pkt, const struct nc_pkt_info *pi);
 

@@ -6,7 +6,9 @@
  * A failed parse must return -EINVAL or -ENOMEM, give no config and a
  * "fuzz.conf:LINE: " message.  A successful one must give a config that
  * satisfies the documented invariants, and building the pipeline from it
- * must succeed (or fail only with -ENOMEM).  Any violation aborts.
+ * must succeed (or fail only with -ENOMEM).  Any violation aborts.  The
+ * pipeline's flow table needs EAL: it is started once, without hugepages
+ * (fuzz_eal.h).
  *
  *   CC=clang meson setup build/fuzz -Dfuzz=true
  *   ninja -C build/fuzz tests/fuzz/fuzz_nat_config
@@ -17,10 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_eal.h"
 #include "nat_config.h"
 #include "nat_pipeline.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_eal_init("fuzz_nat_config");
+	return 0;
+}
 
 #define CHECK(cond)                                                                         \
 	do {                                                                                \

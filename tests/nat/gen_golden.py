@@ -147,7 +147,12 @@ def build():
     ev("inside", ins(H3_MAC, IP(src=H3, dst=R1, id=60) / UDP(sport=3001, dport=53) / q),
        to_out(IP(src=OUTA, dst=R1, id=60, ttl=63) / UDP(sport=3001, dport=53) / q))
     ev("inside", ins(BAD_MAC, IP(src=BAD, dst=R1, id=61) / UDP(sport=3000, dport=53) / q))
-    ev("inside", ins(H1_MAC, IP(src=H1, dst=R1, id=62, ttl=1) / UDP(sport=5000, dport=53) / q))
+    # TTL 1: dropped, and ICMP time exceeded from the inside address back to
+    # the sender (IP id 0, TTL 64), quoting the header and 8 bytes
+    ttl1 = IP(src=H1, dst=R1, id=62, ttl=1) / UDP(sport=5000, dport=53) / q
+    ev("inside", ins(H1_MAC, ttl1),
+       to_in(H1_MAC, IP(src=GW_IN, dst=H1, id=0, ttl=64, flags=0) / ICMP(type=11, code=0) /
+             bytes(ttl1)[:28]))
     # a fragmented datagram: the first fragment is translated with the
     # ports, the later ones follow it; a later fragment alone is dropped
     big = pl(300, 6)

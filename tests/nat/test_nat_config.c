@@ -259,3 +259,20 @@ Test(nat_config, names)
 	cr_assert_str_eq(nat_action_name(NAT_ACT_DNAT), "dnat");
 	cr_assert_str_eq(nat_action_name((enum nat_action)99), "unknown");
 }
+
+Test(nat_config, any_address)
+{
+	struct nat_config *c = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(parse(BASE "masquerade src any dst 192.0.2.0/24\nbypass src 10.0.0.0/8 dst any\n",
+			   &c, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(c->n_rules, 2);
+	cr_assert_eq(c->rules[0].match.src_lo.v4, 0);
+	cr_assert_eq(c->rules[0].match.src_hi.v4, UINT32_MAX);
+	cr_assert_eq(c->rules[0].match.family, CLS_IPV4);
+	cr_assert_eq(c->rules[1].match.dst_lo.v4, 0);
+	cr_assert_eq(c->rules[1].match.dst_hi.v4, UINT32_MAX);
+	nat_config_free(c);
+}

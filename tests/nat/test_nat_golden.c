@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "nat_pipeline.h"
+#include "nat_test_eal.h"
 
 struct frame {
 	uint64_t ts_us;
@@ -194,6 +195,8 @@ static void run_golden(const char *name, const char *conf)
 	nat_pipeline_free(p);
 	nat_config_free(cfg);
 }
+
+NAT_TEST_EAL_SUITE(nat_golden);
 
 Test(nat_golden, basic)
 {

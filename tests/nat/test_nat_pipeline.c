@@ -11,6 +11,8 @@
 
 #include "nat_pipeline.h"
 #include "nat_test_util.h"
+#include "nat_test_eal.h"
+#include "netchannel.h"
 
 #define IN1 IP4(10, 0, 0, 5)
 #define IN2 IP4(10, 0, 0, 6)
@@ -73,6 +75,8 @@ static uint64_t cnt(struct nat_pipeline *p, enum nat_counter c)
 {
 	return nat_pipeline_counters(p)->v[c];
 }
+
+NAT_TEST_EAL_SUITE(nat_pipeline);
 
 Test(nat_pipeline, bad_arguments)
 {
@@ -263,6 +267,41 @@ Test(nat_pipeline, dnat_and_hairpin)
 	pi = check(b, n);
 	cr_assert_eq(pi.key.src.v4, OUTA);
 	cr_assert_eq(pi.key.sport, 8080);
+	/* the same client port reopens the forward after a reset and after a
+	 * close (FIN both ways, last ACK): its SYN is a new connection */
+	n = pkt(b, 6, R1, OUTA, 6000, 8080, 0x04, GW_MAC); /* RST */
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_TX_INSIDE);
+	n = pkt(b, 6, R1, OUTA, 6000, 8080, 0x02, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_TX_INSIDE,
+		     "SYN after RST reopens a port forward");
+	n = pkt(b, 6, SRV, R1, 80, 6000, 0x12, srv_mac);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1), NAT_TX_OUTSIDE);
+	n = pkt(b, 6, R1, OUTA, 6000, 8080, 0x10, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_TX_INSIDE);
+	n = pkt(b, 6, R1, OUTA, 6000, 8080, 0x11, GW_MAC); /* FIN */
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_TX_INSIDE);
+	n = pkt(b, 6, SRV, R1, 80, 6000, 0x11, srv_mac);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1), NAT_TX_OUTSIDE);
+	n = pkt(b, 6, R1, OUTA, 6000, 8080, 0x10, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_TX_INSIDE);
+	n = pkt(b, 6, R1, OUTA, 6000, 8080, 0x02, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_TX_INSIDE,
+		     "SYN after a close reopens a port forward");
+	cr_assert_eq(cnt(p, NAT_CNT_DROP_TCP_STATE), 0);
+	/* a dynamic mapping is not reopened from outside */
+	n = pkt(b, 6, IN1, R2, 4200, 80, 0x02, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1), NAT_TX_OUTSIDE);
+	pi = check(b, n);
+	{
+		uint16_t ep = pi.key.sport;
+
+		n = pkt(b, 6, IN1, R2, 4200, 80, 0x04, H1_MAC);
+		cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1),
+			     NAT_TX_OUTSIDE);
+		n = pkt(b, 6, R2, POOL, 80, ep, 0x02, GW_MAC);
+		cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1), NAT_DROP);
+		cr_assert_eq(cnt(p, NAT_CNT_DROP_TCP_STATE), 1);
+	}
 	/* hairpin: an inside host (UDP mapping first) reaches another's mapping */
 	n = pkt(b, 17, IN1, R1, 4000, 53, 0, H1_MAC);
 	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 2), NAT_TX_OUTSIDE);
@@ -371,8 +410,31 @@ Test(nat_pipeline, rules_ttl_and_junk)
 	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1), NAT_DROP);
 	cr_assert_eq(cnt(p, NAT_CNT_DROP_RULE), 1);
 	n = nat_build(b, 17, IN1, R1, 4000, 53, 0, 10, 1, false, 1);
+	memcpy(b + 6, H1_MAC, 6);
 	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1), NAT_DROP);
 	cr_assert_eq(cnt(p, NAT_CNT_DROP_TTL), 1);
+	{
+		/* ICMP time exceeded back to the sender, from the inside address,
+		 * quoting the expired packet's header */
+		uint32_t rl;
+		enum nat_side rs;
+		const uint8_t *r = nat_pipeline_reply(p, &rl, &rs);
+		struct nc_pkt_info ri;
+
+		cr_assert_not_null(r);
+		cr_assert_eq(rs, NAT_SIDE_INSIDE);
+		cr_assert_arr_eq(r, H1_MAC, 6);
+		cr_assert_arr_eq(r + 6, IN_MAC, 6);
+		ri = check(r, rl);
+		cr_assert_eq(ri.key.proto, 1);
+		cr_assert_eq(ri.icmp_type, 11);
+		cr_assert_eq(ri.key.src.v4, IP4(10, 0, 0, 1));
+		cr_assert_eq(ri.key.dst.v4, IN1);
+		cr_assert(ri.flags & NC_PF_ICMP_ERROR);
+		cr_assert_eq(ri.inner.key.src.v4, IN1);
+		cr_assert_eq(ri.inner.key.dport, 53);
+		cr_assert_eq(cnt(p, NAT_CNT_ICMP_TIME_EXCEEDED_SENT), 1);
+	}
 	n = pkt(b, 47, IN1, R1, 0, 0, 0, H1_MAC);
 	cr_assert_eq(nat_pipeline_process(p, b, 40, NAT_SIDE_INSIDE, 1), NAT_DROP);
 	n = pkt(b, 17, R1, IP4(203, 0, 113, 77), 1, 2, 0, GW_MAC);
@@ -624,4 +686,174 @@ Test(nat_pipeline, port_blocks_logged)
 	nat_pipeline_free(p);
 	fclose(f);
 	free(log);
+}
+
+/* ---- the netchannel structure: rules are listeners, sessions are
+ * netchannels found by two exact keys ---- */
+
+static struct nc_engine_stats est(struct nat_pipeline *p)
+{
+	struct nc_engine_stats st;
+
+	nat_pipeline_engine_stats(p, &st);
+	return st;
+}
+
+Test(nat_pipeline, sessions_are_netchannels)
+{
+	struct nat_pipeline *p = mk("");
+	/* listeners: 4 rules (drop, snat, masquerade, dnat) + pool + outside address */
+	const uint32_t listeners = 6;
+	struct nc_engine_stats s0 = est(p), s1;
+	uint8_t b[256];
+	size_t n;
+	int i;
+
+	cr_assert_eq(s0.channels, listeners);
+	cr_assert_eq(s0.flows, 0);
+	/* first packet: flow-table miss, a listener creates the session */
+	for (i = 0; i < 10; i++) {
+		n = pkt(b, 17, IN1, R1, 4000, 53, 0, H1_MAC);
+		cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1),
+			     NAT_TX_OUTSIDE);
+	}
+	s1 = est(p);
+	cr_assert_eq(s1.channels, listeners + 1);
+	cr_assert_eq(s1.flows, 2, "one session: its inside and its outside key");
+	cr_assert_eq(s1.listener_hits - s0.listener_hits, 1);
+	cr_assert_eq(s1.flow_hits - s0.flow_hits, 9, "later packets take the fast path");
+	/* the answer hits the outside key */
+	n = pkt(b, 17, R1, POOL, 53, 4000, 0, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 2), NAT_TX_INSIDE);
+	cr_assert_eq(est(p).flow_hits - s1.flow_hits, 1);
+	/* a second remote: a second session netchannel on the same mapping */
+	n = pkt(b, 17, IN1, R2, 4000, 53, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 3), NAT_TX_OUTSIDE);
+	cr_assert_eq(est(p).flows, 4);
+	cr_assert_eq(nat_pipeline_sessions(p), 2);
+	cr_assert_eq(nat_pipeline_mappings(p), 2, "IN1's and the dnat rule's static one");
+	/* expiry removes the keys, and the netchannels go with them */
+	cr_assert_eq(nat_pipeline_expire(p, 1000, 1 << 16), 2);
+	cr_assert_eq(est(p).flows, 0);
+	cr_assert_eq(est(p).channels, listeners);
+	/* an unsolicited inbound packet finds no key and creates none */
+	n = pkt(b, 17, R1, POOL, 53, 4000, 0, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, 1001), NAT_DROP);
+	cr_assert_eq(est(p).flows, 0);
+	nat_pipeline_free(p);
+}
+
+Test(nat_pipeline, hairpin_pair_is_one_netchannel)
+{
+	struct nat_pipeline *p = mk("filtering endpoint-independent");
+	uint32_t listeners = est(p).channels;
+	uint8_t b[256];
+	size_t n;
+
+	/* IN2 gets a mapping (198.51.100.1:5000 if free) by talking out */
+	n = pkt(b, 17, IN2, R1, 5000, 53, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1), NAT_TX_OUTSIDE);
+	cr_assert_eq(check(b, n).key.sport, 5000);
+	/* IN1 sends to IN2's external endpoint: hairpinned back inside */
+	n = pkt(b, 17, IN1, POOL, 4000, 5000, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 2), NAT_TX_INSIDE);
+	cr_assert_eq(check(b, n).key.dst.v4, IN2);
+	cr_assert_eq(check(b, n).key.src.v4, POOL);
+	/* IN2 -> R1 (2 keys) + the hairpin pair (the two inside keys) */
+	cr_assert_eq(est(p).flows, 4);
+	cr_assert_eq(est(p).channels, listeners + 2);
+	/* both directions of the pair now take the fast path */
+	uint64_t hits = est(p).flow_hits;
+
+	n = pkt(b, 17, IN1, POOL, 4000, 5000, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 3), NAT_TX_INSIDE);
+	n = pkt(b, 17, IN2, POOL, 5000, 4000, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 3), NAT_TX_INSIDE);
+	cr_assert_eq(check(b, n).key.dst.v4, IN1);
+	cr_assert_eq(check(b, n).key.dport, 4000);
+	cr_assert_eq(check(b, n).key.sport, 5000);
+	cr_assert_eq(est(p).flow_hits - hits, 2);
+	/* IN2 -> R1, and the pair: IN1 with IN2's external endpoint, IN2 with IN1's */
+	cr_assert_eq(nat_pipeline_sessions(p), 3);
+	cr_assert_eq(nat_pipeline_expire(p, 10000, 1 << 16), 3);
+	cr_assert_eq(est(p).flows, 0);
+	cr_assert_eq(est(p).channels, listeners);
+	nat_pipeline_free(p);
+}
+
+/* A burst gives what the same frames give one at a time (a twin pipeline):
+ * the same verdicts, bytes, counters and sessions.  Order is kept within a
+ * flow (a netchannel gets its packets in arrival order), not across flows
+ * (each netchannel's packets are handled together), so the frames sent on
+ * a side are compared as a set. */
+Test(nat_pipeline, burst_equals_single_frames)
+{
+	struct nat_pipeline *pb = mk("filtering endpoint-independent");
+	struct nat_pipeline *ps = mk("filtering endpoint-independent");
+	uint64_t seed = nat_test_seed("nat_pipeline burst_equals_single_frames");
+	static uint8_t fb[NAT_RX_MAX][256], fs[NAT_RX_MAX][256];
+	uint8_t *frames[NAT_RX_MAX];
+	uint32_t lens[NAT_RX_MAX];
+	void *cookies[NAT_RX_MAX];
+	int round, i, c;
+
+	for (round = 0; round < 200; round++) {
+		enum nat_side side = nat_rand(&seed) & 1 ? NAT_SIDE_OUTSIDE : NAT_SIDE_INSIDE;
+		unsigned nb = 1 + (unsigned)(nat_rand(&seed) % NAT_RX_MAX);
+		enum nat_verdict vs[NAT_RX_MAX];
+		void *const *tx;
+		unsigned k, nt;
+
+		for (k = 0; k < nb; k++) {
+			uint64_t r = nat_rand(&seed);
+			uint8_t proto = (r & 3) == 0 ? 6 : 17;
+			uint16_t lport = (uint16_t)(4000 + (r >> 8) % 8);
+			uint16_t rport = (uint16_t)(53 + (r >> 16) % 3);
+			uint32_t host = (r >> 24) & 1 ? IN1 : IN2, rem = (r >> 25) & 1 ? R1 : R2;
+			uint8_t flags = (r >> 26) & 1 ? 0x02 : 0x10;
+			size_t n = side == NAT_SIDE_INSIDE
+					   ? pkt(fb[k], proto, host, rem, lport, rport, flags, H1_MAC)
+					   : pkt(fb[k], proto, rem, POOL, rport, lport, flags, GW_MAC);
+
+			memcpy(fs[k], fb[k], n);
+			frames[k] = fb[k];
+			lens[k] = (uint32_t)n;
+			cookies[k] = fb[k];
+		}
+		for (k = 0; k < nb; k++)
+			vs[k] = nat_pipeline_process(ps, fs[k], lens[k], side, (uint64_t)round);
+		cr_assert_eq(nat_pipeline_rx(pb, side, frames, lens, cookies, nb, (uint64_t)round), 0);
+		/* every frame sent by the single path is listed, in order, on
+		 * its side, with the same bytes */
+		for (c = 0; c < 2; c++) {
+			nt = nat_pipeline_tx(pb, (enum nat_side)c, &tx);
+			i = 0;
+			for (k = 0; k < nb; k++) {
+				bool sent = (c == NAT_SIDE_INSIDE && vs[k] == NAT_TX_INSIDE) ||
+					    (c == NAT_SIDE_OUTSIDE && vs[k] == NAT_TX_OUTSIDE);
+				unsigned j, seen = 0;
+
+				for (j = 0; j < nt; j++)
+					seen += tx[j] == fb[k];
+				cr_assert_eq(seen, sent ? 1u : 0u, "round %d frame %u side %d", round, k, c);
+				if (sent)
+					cr_assert_arr_eq(fb[k], fs[k], lens[k], "round %d frame %u bytes",
+							 round, k);
+				i += sent;
+			}
+			cr_assert_eq((unsigned)i, nt, "round %d: extra frames on side %d", round, c);
+		}
+	}
+	for (c = 0; c < NAT_CNT_COUNT; c++)
+		cr_assert_eq(cnt(pb, (enum nat_counter)c), cnt(ps, (enum nat_counter)c), "counter %s",
+			     nat_counter_name((enum nat_counter)c));
+	cr_assert_eq(nat_pipeline_sessions(pb), nat_pipeline_sessions(ps));
+	cr_assert_eq(est(pb).flows, est(ps).flows);
+	/* and the run did exercise both paths in both directions */
+	cr_assert_gt(cnt(pb, NAT_CNT_IN2OUT_PKTS), 100);
+	cr_assert_gt(cnt(pb, NAT_CNT_OUT2IN_PKTS), 100);
+	cr_assert_gt(est(pb).flow_hits, 100);
+	cr_assert_gt(est(pb).listener_hits, 100);
+	nat_pipeline_free(pb);
+	nat_pipeline_free(ps);
 }
