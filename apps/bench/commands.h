@@ -15,4 +15,5 @@ int ncbench_plot(int argc, char **argv);    /* plot.c */
 int ncbench_ring(int argc, char **argv);    /* bench_ring.c (lib/netchannel ring) */
 int ncbench_flow(int argc, char **argv);    /* bench_flow.c (lib/netchannel flow table) */
 int ncbench_replay(int argc, char **argv);  /* bench_replay.c (ncreplay vs tcpdump) */
+int ncbench_nat(int argc, char **argv);     /* bench_nat.c (apps/nat pipeline vs nftables) */
 #endif

@@ -38,6 +38,11 @@ static const struct {
 #else
 	{ "replay", NULL, "ncreplay vs tcpdump" },
 #endif
+#ifdef HAVE_BENCH_NAT
+	{ "nat", ncbench_nat, "NAT44 packets/s and new sessions/s vs nftables masquerade" },
+#else
+	{ "nat", NULL, "NAT44 packets/s and new sessions/s vs nftables masquerade" },
+#endif
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
