@@ -172,9 +172,29 @@ fi
 # ---- 6b. the same outside client port again, right after a clean close ----
 # Linux lets a client reuse its port at once (the server closed first and
 # holds TIME_WAIT); the NAT must let the new SYN open the port forward again.
+# the client aborts each connection (SO_LINGER 0: RST, no TIME_WAIT of its
+# own that would refuse the second bind), so the NAT sees a reset session
+# and then a new SYN from the same endpoint
 reuse=""
 for i in 1 2; do
-	reuse+=$(nl_out curl -sS -m 3 --local-port 45000 "http://$NL_OUT_ADDR:$NL_FWD_PORT/?check=reuse$i" 2>&1 | head -c 200)"|"
+	reuse+=$(nl_out /usr/bin/python3 -c '
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.settimeout(3)
+s.bind(("", 45000))
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.sendall(("GET /?check=reuse%s HTTP/1.0\r\n\r\n" % sys.argv[3]).encode())
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+s.close()
+print(data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip(), end="")
+' "$NL_OUT_ADDR" "$NL_FWD_PORT" "$i" 2>&1 | head -c 200)"|"
 done
 if [ "$reuse" = "hello from the inside server|hello from the inside server|" ]; then
 	pass port-forward-reuse "two connections from $NL_HOST_OUT:45000 in a row both reached $NL_SERVER:80"
