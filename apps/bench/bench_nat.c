@@ -142,6 +142,7 @@ struct nat_opts {
 	const char *csv;
 	bool quick;
 	bool kernel_peer;
+	bool child;          /* --child: one size, for a parent (no header, no peers) */
 	const char *peer_script;
 	double peer_seconds;
 };
@@ -168,7 +169,7 @@ static int parse_size(const char *s, uint64_t *out)
 static int parse_opts(int argc, char **argv, struct nat_opts *o)
 {
 	enum { O_MODE = 256, O_SESS, O_PROTO, O_SEC, O_REP, O_BURST, O_RING, O_CORE, O_SEED,
-	       O_NOHUGE, O_MEM, O_CSV, O_QUICK, O_KPEER, O_PSCRIPT, O_PSEC, O_HELP };
+	       O_NOHUGE, O_MEM, O_CSV, O_QUICK, O_KPEER, O_PSCRIPT, O_PSEC, O_CHILD, O_HELP };
 	static const struct option lo[] = {
 		{"mode", required_argument, NULL, O_MODE},
 		{"sessions", required_argument, NULL, O_SESS},
@@ -186,6 +187,7 @@ static int parse_opts(int argc, char **argv, struct nat_opts *o)
 		{"kernel-peer", no_argument, NULL, O_KPEER},
 		{"peer-script", required_argument, NULL, O_PSCRIPT},
 		{"peer-seconds", required_argument, NULL, O_PSEC},
+		{"child", no_argument, NULL, O_CHILD},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0}};
 	bool sizes_given = false, sec_given = false, rep_given = false, ring_given = false;
@@ -229,7 +231,8 @@ static int parse_opts(int argc, char **argv, struct nat_opts *o)
 			if (!list)
 				goto bad;
 			o->n_sizes = 0;
-			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
 				if (o->n_sizes == MAX_SIZES ||
 				    parse_size(tok, &o->sizes[o->n_sizes]) != 0) {
 					free(list);
@@ -299,6 +302,9 @@ static int parse_opts(int argc, char **argv, struct nat_opts *o)
 			break;
 		case O_QUICK:
 			o->quick = true;
+			break;
+		case O_CHILD:
+			o->child = true;
 			break;
 		case O_KPEER:
 			o->kernel_peer = true;
@@ -397,8 +403,8 @@ static int eal_up(const struct nat_opts *o, unsigned need_mb)
 		argv[argc++] = "--no-huge";
 		argv[argc++] = "-m";
 		argv[argc++] = mem;
-		snprintf(eal_mode, sizeof(eal_mode), "no hugepages (--no-huge -m %u; %lu x 2M free)",
-			 mem_mb, free2m);
+		snprintf(eal_mode, sizeof(eal_mode),
+			 "no hugepages (--no-huge -m %u; %lu x 2M free)", mem_mb, free2m);
 	}
 	argv[argc++] = "--no-telemetry";
 	argv[argc++] = "--log-level=4";
@@ -778,7 +784,9 @@ static double fill(struct ctx *c)
 			return -1;
 		cpu += t;
 		for (unsigned i = 0; i < n; i++) {
-			if (!check_in2out(m, mb_data(c->ring[i]), base + i, NULL, &c->ext[base + i])) {
+			uint8_t *f = mb_data(c->ring[i]);
+
+			if (!check_in2out(m, f, base + i, NULL, &c->ext[base + i])) {
 				c->fail = "a new session's frame was translated wrongly";
 				return -1;
 			}
@@ -889,7 +897,7 @@ static void csv_row(FILE *csv, uint64_t S, const char *proto, const char *metric
 {
 	if (!csv)
 		return;
-	fprintf(csv, "%" PRIu64 ",%s,%s,%.6g,%.6g,%.6g,%s,%.1f,%zu,%s\n", S, proto, metric,
+	fprintf(csv, "%" PRIu64 ",%s,%s,%.6g,%.6g,%.6g,%s,%.1f,%zu,\"%s\"\n", S, proto, metric,
 		s->median, s->min, s->max, unit, r ? r->bytes_per_session : 0.0,
 		r ? r->total_bytes : (size_t)0, eal_mode);
 }
@@ -915,8 +923,8 @@ static int bench_one(const struct nat_opts *o, uint64_t S, uint8_t proto, FILE *
 	c.mp = rte_pktmbuf_pool_create(proto == 17 ? "ncbench_nat_udp" : "ncbench_nat_tcp",
 				       o->ring + 64, 0, 0, MBUF_DATA, SOCKET_ID_ANY);
 	if (!c.ext || !c.mp || ring_alloc(&c) != 0) {
-		fprintf(stderr, "ncbench nat: out of memory for %" PRIu64 " sessions / %u mbufs\n", S,
-			o->ring);
+		fprintf(stderr, "ncbench nat: out of memory for %" PRIu64 " sessions / %u mbufs\n",
+			S, o->ring);
 		goto out;
 	}
 	for (unsigned rep = 0; rep < new_reps; rep++) {
@@ -936,8 +944,9 @@ static int bench_one(const struct nat_opts *o, uint64_t S, uint8_t proto, FILE *
 			res->bytes_per_session = (double)res->total_bytes / (double)S;
 			nat_pipeline_engine_stats(c.p, &es);
 			if (nat_pipeline_sessions(c.p) != S || es.flows != 2 * S) {
-				fprintf(stderr, "ncbench nat: %u sessions and %u flow keys after %" PRIu64
-					" new flows (want %" PRIu64 " and %" PRIu64 ")\n",
+				fprintf(stderr, "ncbench nat: %u sessions and %u flow keys after "
+					"%" PRIu64 " new flows (want %" PRIu64 " and %" PRIu64
+					")\n",
 					nat_pipeline_sessions(c.p), es.flows, S, S, 2 * S);
 				goto out;
 			}
@@ -973,8 +982,8 @@ static int bench_one(const struct nat_opts *o, uint64_t S, uint8_t proto, FILE *
 		printf("%-9" PRIu64 " %-4s new     %8.3f M sessions/s  [%.3f..%.3f]  (%u sample%s, "
 		       "empty to full, after an expiry of all)\n", S, pname, res->news.median / 1e6,
 		       res->news.min / 1e6, res->news.max / 1e6, new_reps, new_reps > 1 ? "s" : "");
-		printf("%-9" PRIu64 " %-4s new-cold %7.3f M sessions/s  [%.3f..%.3f]  (first fill of a "
-		       "fresh table: page faults included)\n", S, pname, sc.median / 1e6,
+		printf("%-9" PRIu64 " %-4s new-cold %7.3f M sessions/s  [%.3f..%.3f]  (first fill "
+		       "of a fresh table: page faults included)\n", S, pname, sc.median / 1e6,
 		       sc.min / 1e6, sc.max / 1e6);
 		printf("%-9" PRIu64 " %-4s expire  %8.3f M sessions/s  [%.3f..%.3f]\n", S, pname,
 		       se.median / 1e6, se.min / 1e6, se.max / 1e6);
@@ -1025,8 +1034,8 @@ static int bench_one(const struct nat_opts *o, uint64_t S, uint8_t proto, FILE *
 		nat_pipeline_engine_stats(c.p, &es);
 		printf("%-9" PRIu64 " %-4s check   translated=%" PRIu64 " sent=%" PRIu64
 		       " drops=%" PRIu64 " sessions=%u flows=%u fast_path=%" PRIu64 "\n",
-		       S, pname, k->v[NAT_CNT_IN2OUT_PKTS] + k->v[NAT_CNT_OUT2IN_PKTS], es.rx, drops,
-		       nat_pipeline_sessions(c.p), es.flows, es.flow_hits);
+		       S, pname, k->v[NAT_CNT_IN2OUT_PKTS] + k->v[NAT_CNT_OUT2IN_PKTS], es.rx,
+		       drops, nat_pipeline_sessions(c.p), es.flows, es.flow_hits);
 	}
 	ret = BENCH_OK;
 	goto out;
@@ -1135,8 +1144,9 @@ static void print_peers(const struct nat_opts *o, const struct run_results *rr, 
 		csv_row(csv, 1000, "udp", "nftables_established_mpps", &s, "Mpps", NULL);
 		if (ours && ours->have_est)
 			printf("ratio_vs_nftables_established=%.1f (ours %.2f Mpps at %" PRIu64
-			       " sessions / kernel %.3f Mpps)\n", ours->est[2].median * 1e6 / k.est_pps,
-			       ours->est[2].median, size, k.est_pps / 1e6);
+			       " sessions / kernel %.3f Mpps)\n",
+			       ours->est[2].median * 1e6 / k.est_pps, ours->est[2].median, size,
+			       k.est_pps / 1e6);
 		else
 			printf("ratio_vs_nftables_established=n/a (no UDP established result)\n");
 	}
@@ -1152,6 +1162,100 @@ static void print_peers(const struct nat_opts *o, const struct run_results *rr, 
 	}
 }
 
+/*
+ * Each session count runs in a process of its own (this program again,
+ * with --child): EAL memory is chosen per process, so the sizes that fit
+ * in the free hugepages get them even when a bigger one (10M) cannot, and
+ * every size starts from a fresh heap.  The parent passes the children's
+ * lines through and reads their UDP results back for the peer ratios.
+ */
+static int run_child(const struct nat_opts *o, unsigned i, struct run_results *rr)
+{
+	char a[24][64], *argv[32], line[512];
+	unsigned n = 0;
+	int pfd[2], st;
+	pid_t pid;
+	FILE *f;
+
+#define ARG(...) snprintf(a[n], sizeof(a[n]), __VA_ARGS__), argv[n] = a[n], n++
+	ARG("ncbench");
+	ARG("nat");
+	ARG("--child");
+	ARG("--sessions");
+	ARG("%" PRIu64, o->sizes[i]);
+	ARG("--mode");
+	ARG("%s", o->modes == MODE_NEW ? "new" : o->modes == MODE_EST ? "established" : "all");
+	ARG("--proto");
+	ARG("%s", o->udp && o->tcp ? "udp,tcp" : o->udp ? "udp" : "tcp");
+	ARG("--seconds");
+	ARG("%.17g", o->seconds);
+	ARG("--repeat");
+	ARG("%u", o->repeat);
+	ARG("--burst");
+	ARG("%u", o->burst);
+	ARG("--ring");
+	ARG("%u", o->ring);
+	ARG("--core");
+	ARG("%d", o->core);
+	ARG("--seed");
+	ARG("%" PRIu64, o->seed);
+	if (o->no_huge)
+		ARG("--no-huge");
+	if (o->mem_mb) {
+		ARG("--mem");
+		ARG("%u", o->mem_mb);
+	}
+#undef ARG
+	if (o->csv) {
+		argv[n++] = "--csv";
+		argv[n++] = (char *)(uintptr_t)o->csv;
+	}
+	argv[n] = NULL;
+	fflush(stdout);
+	if (pipe(pfd) != 0)
+		return BENCH_FAIL;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return BENCH_FAIL;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		uint64_t size;
+		char proto[8], what[16];
+		double v;
+
+		fputs(line, stdout);
+		if (sscanf(line, "%" SCNu64 " %7s %15s %lf", &size, proto, what, &v) != 4 ||
+		    size != o->sizes[i])
+			continue;
+		struct result *r = &rr->r[i][strcmp(proto, "udp") ? 1 : 0];
+
+		if (!strcmp(what, "new")) {
+			r->have_new = true;
+			r->news.median = v * 1e6;
+		} else if (!strcmp(what, "est.")) {
+			r->have_est = true;
+			r->est[2].median = v;
+		}
+	}
+	fflush(stdout);
+	if (f)
+		fclose(f);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return BENCH_FAIL;
+	return WEXITSTATUS(st);
+}
+
 int ncbench_nat(int argc, char **argv)
 {
 	struct nat_opts o;
@@ -1164,28 +1268,48 @@ int ncbench_nat(int argc, char **argv)
 	rc = parse_opts(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? BENCH_OK : rc;
+	rr = calloc(1, sizeof(*rr));
+	if (!rr)
+		return BENCH_FAIL;
+	if (!o.child) {
+		printf("ncbench nat: %u session count%s, each in a process of its own; burst %u, "
+		       "ring %u mbufs, %u repeat%s x %.2f CPU s, %s frames of 60 B, rates per CPU "
+		       "second%s\n", o.n_sizes, o.n_sizes > 1 ? "s" : "", o.burst, o.ring, o.repeat,
+		       o.repeat > 1 ? "s" : "", o.seconds,
+		       o.udp && o.tcp ? "UDP and TCP" : o.udp ? "UDP" : "TCP",
+		       o.quick ? " (quick)" : "");
+		printf("%-9s %-4s %-7s %s\n", "sessions", "prot", "what", "result");
+		rc = BENCH_OK;
+		for (unsigned i = 0; i < o.n_sizes && rc == BENCH_OK; i++)
+			rc = run_child(&o, i, rr);
+		if (rc == BENCH_OK) {
+			if (o.csv && !(csv = bench_csv_open(o.csv, NAT_CSV_HEADER)))
+				rc = BENCH_FAIL;
+			else
+				print_peers(&o, rr, csv);
+		}
+		if (csv)
+			fclose(csv);
+		free(rr);
+		return rc;
+	}
 	for (unsigned i = 0; i < o.n_sizes; i++)
 		biggest = o.sizes[i] > biggest ? o.sizes[i] : biggest;
 	/* the flow table (two keys per session, ~100 B each), the mbufs, slack */
 	need_mb = (unsigned)(biggest * 220 / (1u << 20)) + o.ring / 2048 + 128;
 	if (bench_pin(o.core) != 0)
 		fprintf(stderr, "ncbench nat: cannot pin to CPU %d (running unpinned)\n", o.core);
-	if (eal_up(&o, need_mb) != 0)
+	if (eal_up(&o, need_mb) != 0) {
+		free(rr);
 		return BENCH_FAIL;
+	}
 	if (o.csv && !(csv = bench_csv_open(o.csv, NAT_CSV_HEADER))) {
 		rte_eal_cleanup();
+		free(rr);
 		return BENCH_FAIL;
 	}
-	rr = calloc(1, sizeof(*rr));
-	if (!rr) {
-		rte_eal_cleanup();
-		return BENCH_FAIL;
-	}
-	printf("ncbench nat: core %d, EAL %s, burst %u, ring %u mbufs, %u repeat%s x %.2f CPU s, "
-	       "%s frames of 60 B, rates per CPU second%s\n", o.core, eal_mode, o.burst, o.ring,
-	       o.repeat, o.repeat > 1 ? "s" : "", o.seconds,
-	       o.udp && o.tcp ? "UDP and TCP" : o.udp ? "UDP" : "TCP", o.quick ? " (quick)" : "");
-	printf("%-9s %-4s %-7s %s\n", "sessions", "prot", "what", "result");
+	for (unsigned i = 0; i < o.n_sizes; i++)
+		printf("%-9" PRIu64 " EAL  %s\n", o.sizes[i], eal_mode);
 	fflush(stdout);
 	rc = BENCH_OK;
 	for (unsigned i = 0; i < o.n_sizes && rc == BENCH_OK; i++) {
@@ -1194,8 +1318,6 @@ int ncbench_nat(int argc, char **argv)
 		if (rc == BENCH_OK && o.tcp)
 			rc = bench_one(&o, o.sizes[i], 6, csv, &rr->r[i][1]);
 	}
-	if (rc == BENCH_OK)
-		print_peers(&o, rr, csv);
 	free(rr);
 	if (csv)
 		fclose(csv);

@@ -588,8 +588,9 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 			return NAT_DROP;
 		nat_xlate_src_fwd(data, pkt->len, pi, f->out_addr, f->out_port);
 		nat_count(&p->cnt, NAT_CNT_IN2OUT_PKTS);
-		nat_count(&p->cnt, proto == 6 ? NAT_CNT_IN2OUT_TCP : proto == 17 ? NAT_CNT_IN2OUT_UDP
-									  : NAT_CNT_IN2OUT_ICMP);
+		nat_count(&p->cnt, proto == 6	 ? NAT_CNT_IN2OUT_TCP
+				   : proto == 17 ? NAT_CNT_IN2OUT_UDP
+						 : NAT_CNT_IN2OUT_ICMP);
 		return NAT_TX_OUTSIDE;
 	}
 	if (proto == 1 && !icmp_is_reply(pi->icmp_type))

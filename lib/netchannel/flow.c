@@ -109,9 +109,11 @@ static inline uint32_t key_hash(const struct nc_flow_key *k)
 	const uint64_t *w = (const uint64_t *)k;
 	uint32_t h = 0x6a09e667u;
 
-	if (likely(k->family == CLS_IPV4))
-		return rte_hash_crc_8byte(w[4], rte_hash_crc_8byte(
-						 (uint64_t)k->src.v4 | (uint64_t)k->dst.v4 << 32, h));
+	if (likely(k->family == CLS_IPV4)) {
+		uint64_t addrs = (uint64_t)k->src.v4 | (uint64_t)k->dst.v4 << 32;
+
+		return rte_hash_crc_8byte(w[4], rte_hash_crc_8byte(addrs, h));
+	}
 	for (int i = 0; i < KEY_BYTES / 8; i++)
 		h = rte_hash_crc_8byte(w[i], h);
 	return h;
