@@ -13,7 +13,6 @@
  * next packets take the fast path.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,10 +110,8 @@ static void send_time_exceeded(struct nat_pipeline *p, const uint8_t *pkt, uint3
 /* ---- session netchannels and their keys ---- */
 
 /*
- * The private state of the session netchannels this file creates: the
- * pipeline's struct nat_sess_nc first (all that nat_pipeline.c and
- * nat_session_gone() use; nc_priv() is a pointer to both), then a copy of
- * what the fast path needs from the session and its mapping, so that a
+ * A session netchannel's private state (struct nat_sess_nc) carries a copy
+ * of what the fast path needs from the session and its mapping, so that a
  * packet of an established session touches its flow-table entry, its
  * netchannel (two lines: ops .. the end of this struct) and the packet; it
  * reads nothing of the session table, and writes a session's record only
@@ -124,42 +121,16 @@ static void send_time_exceeded(struct nat_pipeline *p, const uint8_t *pkt, uint3
  * through this file (tcp_step, sess_refresh, the fast path), which keeps
  * the copy equal.  A hairpin pair (sn.s2 set) does not use it.
  */
-struct nat_sess_fast {
-	struct nat_sess_nc sn;
-	uint32_t in_addr, out_addr;  /* the mapping's endpoints */
-	uint16_t in_port, out_port;
-	uint32_t timeout;            /* == s->timeout */
-	uint64_t last;               /* == s->last */
-	uint8_t tcp_state;           /* == s->tcp_state */
-	uint8_t proto;
-};
-
-/* nat_session_ops with room for struct nat_sess_fast (same callbacks). */
-static struct nc_ops fast_ops;
-static pthread_once_t fast_ops_once = PTHREAD_ONCE_INIT;
-
-static void fast_ops_init(void)
-{
-	fast_ops = nat_session_ops;
-	fast_ops.priv_size = sizeof(struct nat_sess_fast);
-}
-
-static const struct nc_ops *session_ops(void)
-{
-	(void)pthread_once(&fast_ops_once, fast_ops_init);
-	return &fast_ops;
-}
-
 /* The session table changed s (state, refresh): its netchannel's copy
  * follows. */
 static void fast_sync(struct nat_sess *s)
 {
-	struct nat_sess_fast *f;
+	struct nat_sess_nc *f;
 
 	if (s->user == NULL)
 		return;
 	f = nc_priv(s->user);
-	if (f->sn.s != s || f->sn.s2 != NULL)
+	if (f->s != s || f->s2 != NULL)
 		return;
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
@@ -216,22 +187,20 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 {
 	const struct nat_mapping *m = nat_sess_mapping(p->st, s);
 	struct nc_flow_key k1, k2;
-	struct nat_sess_fast *f;
-	struct nat_sess_nc *sn;
+	struct nat_sess_nc *f;
 	struct netchannel *nc;
 
 	if (s->user != NULL)
 		return;
-	if (nc_create(p->eng, session_ops(), NULL, &nc) != 0) {
+	if (nc_create(p->eng, &nat_session_ops, NULL, &nc) != 0) {
 		p->flow_add_failed++;
 		return;
 	}
 	f = nc_priv(nc);
-	sn = &f->sn;
-	sn->p = p;
-	sn->s = s;
-	sn->s2 = s2;
-	sn->action = action_of(m);
+	f->p = p;
+	f->s = s;
+	f->s2 = s2;
+	f->action = action_of(m);
 	f->in_addr = m->in_addr;
 	f->out_addr = m->out_addr;
 	f->in_port = m->in_port;
@@ -491,18 +460,18 @@ static enum nat_verdict xlate_hairpin(struct nat_pipeline *p, uint8_t *pkt, uint
 /* ---- the fast path ---- */
 
 /* The TCP step on the copy (the session is not new here). */
-static inline bool fast_tcp_step(struct nat_pipeline *p, struct nat_sess_fast *f,
+static inline bool fast_tcp_step(struct nat_pipeline *p, struct nat_sess_nc *f,
 				 enum nat_dir dir, uint8_t flags)
 {
 	/* a session made by a port forward has no rule action (action_of) */
-	uint8_t next = tcp_next(f->tcp_state, dir, flags, f->sn.action == NAT_ACT_NONE);
+	uint8_t next = tcp_next(f->tcp_state, dir, flags, f->action == NAT_ACT_NONE);
 
 	if (next == NAT_TCP_INVALID) {
 		nat_count(&p->cnt, NAT_CNT_DROP_TCP_STATE);
 		return false;
 	}
 	if (next != f->tcp_state) {
-		f->sn.s->tcp_state = next;
+		f->s->tcp_state = next;
 		f->tcp_state = next;
 	}
 	return true;
@@ -515,9 +484,9 @@ static inline bool fast_tcp_step(struct nat_pipeline *p, struct nat_sess_fast *f
  * session's record is only stored to, and only when a value changes, so a
  * busy session costs a write once per second and never a read miss.
  */
-static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_fast *f)
+static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 {
-	struct nat_sess *s = f->sn.s;
+	struct nat_sess *s = f->s;
 	uint32_t to = f->proto == 6	 ? nat_tcp_timeout(f->tcp_state, p->cfg.timeout_tcp_est,
 							   p->cfg.timeout_tcp_trans)
 		      : f->proto == 17 ? p->cfg.timeout_udp
@@ -566,7 +535,7 @@ static enum nat_verdict hairpin_path(struct nat_pipeline *p, struct nat_sess_nc 
 enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn,
 				  struct nc_pkt *pkt)
 {
-	struct nat_sess_fast *f = (struct nat_sess_fast *)sn; /* sn is its first member */
+	struct nat_sess_nc *f = sn;
 	const struct nc_pkt_info *pi = &pkt->info;
 	uint8_t *data = pkt_data(pkt);
 	uint8_t proto = pi->key.proto;

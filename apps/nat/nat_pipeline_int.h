@@ -68,6 +68,14 @@ struct nat_sess_nc {
 	struct nat_sess *s;            /* a: the session */
 	struct nat_sess *s2;           /* hairpin: the other inside endpoint's session */
 	int action;                    /* rule action that created it (enum nat_action) */
+	/* the fast path's copy of what it needs (nat_inout.c keeps it equal;
+	 * not used by a hairpin pair) */
+	uint32_t in_addr, out_addr;    /* the mapping's endpoints */
+	uint16_t in_port, out_port;
+	uint32_t timeout;              /* == s->timeout */
+	uint64_t last;                 /* == s->last */
+	uint8_t tcp_state;             /* == s->tcp_state */
+	uint8_t proto;
 };
 
 /* Private state of a listener netchannel: the rule it stands for. */
