@@ -35,6 +35,8 @@
 #   nl_ncnat_start NCNAT CONF [NCNATCTL]   start ncnat (--ctl on our own
 #                            socket when it takes it), wait until it answers
 #                            ARP on both sides; NL_CTL=NCNATCTL if usable
+#                            (NL_WORKERS=N: N workers on the N highest
+#                            lcores, af_packet qpairs=N)
 #   nl_ncnat_stop            SIGTERM, wait; exit counters in $NL_NCNAT_ERR
 #   nl_stats FILE            counters now (ncnatctl) as "name value" lines;
 #                            1 without a control socket
@@ -163,8 +165,14 @@ nl_wait_port() {
 nl_eal_args() {
 	local free
 	free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo 2>/dev/null)
-	NL_EAL=(-l "$NL_LCORE" --no-pci --file-prefix="$NL_PREFIX" --no-telemetry
-		--vdev="net_af_packet0,iface=$NL_IF_IN" --vdev="net_af_packet1,iface=$NL_IF_OUT")
+	local lcores=$NL_LCORE qp=""
+	if [ "${NL_WORKERS:-1}" -gt 1 ]; then
+		# NL_WORKERS polling lcores: the highest ones this shell may use
+		lcores=$($NL_PY -c "import os; print(','.join(map(str, sorted(os.sched_getaffinity(0))[-$NL_WORKERS:])))")
+		qp=",qpairs=$NL_WORKERS"
+	fi
+	NL_EAL=(-l "$lcores" --no-pci --file-prefix="$NL_PREFIX" --no-telemetry
+		--vdev="net_af_packet0,iface=$NL_IF_IN$qp" --vdev="net_af_packet1,iface=$NL_IF_OUT$qp")
 	if [ "${NL_HUGE:-1}" = 1 ] && [ "${free:-0}" -ge 128 ] && mountpoint -q /dev/hugepages 2>/dev/null; then
 		NL_EAL+=(--in-memory -m 128)
 	else
@@ -182,6 +190,7 @@ nl_ncnat_start() {
 	nl_eal_args
 	NL_NCNAT_RUNS=$((NL_NCNAT_RUNS + 1))
 	args=(-c "$conf" --log "$NL_NAT_LOG")
+	[ "${NL_WORKERS:-1}" -le 1 ] || args+=(--workers "$NL_WORKERS")
 	NL_CTL="" NL_CTL_SOCK=""
 	if [ "${NL_NO_CTL_OPT:-0}" != 1 ]; then
 		NL_CTL_SOCK=$NL_DIR/ctl.sock

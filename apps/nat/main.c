@@ -3,12 +3,16 @@
  * ncnat — NAT44 between an inside and an outside DPDK port.
  *
  *   ncnat EAL-ARGS -- -c FILE [--inside-port N] [--outside-port N]
- *                     [--log FILE] [--idle-exit MS] [--check]
+ *                     [--workers N] [--log FILE] [--idle-exit MS] [--check]
  *                     [--ctl PATH | --no-ctl]
  *
  * The ports are ethdev ids (default 0 inside, 1 outside), e.g. from
  * --vdev=net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap (offline translation;
  * use --idle-exit to stop when the input is exhausted) or net_af_packet.
+ * --workers N: N polling lcores (default: every lcore EAL was given, -l),
+ * each with its own RX/TX queue on both ports and its own pipeline; the
+ * NAT's state is partitioned between them (nat_pipeline.h, "Workers";
+ * af_packet needs qpairs=N).
  * --check parses and validates the config, prints it is fine and exits
  * (no ports touched).  Counters are printed to stderr at exit.
  * --ctl: the control socket ncnatctl talks to (nat_ctl.h; default
@@ -35,6 +39,7 @@
 #include "nat_ctl_backend.h"
 #include "nat_pipeline.h"
 #include "nat_port.h"
+#include "nat_shard.h"
 #include "nat_telemetry.h"
 
 static volatile sig_atomic_t quit;
@@ -49,7 +54,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s EAL-ARGS -- -c FILE [--inside-port N] [--outside-port N]\n"
-		"          [--log FILE] [--idle-exit MS] [--check] [--ctl PATH | --no-ctl]\n",
+		"          [--workers N] [--log FILE] [--idle-exit MS] [--check]\n"
+		"          [--ctl PATH | --no-ctl]\n",
 		prog);
 }
 
@@ -94,6 +100,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"inside-port", required_argument, NULL, 'i'},
 		{"outside-port", required_argument, NULL, 'o'},
+		{"workers", required_argument, NULL, 'w'},
 		{"log", required_argument, NULL, 'l'},
 		{"idle-exit", required_argument, NULL, 'x'},
 		{"check", no_argument, NULL, 'k'},
@@ -102,15 +109,19 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct nat_loop_config lc;
-	struct nat_loop_stats st;
+	struct nat_workers_config wc;
+	struct nat_workers *workers = NULL;
+	const struct nat_loop_stats *loops[NAT_SHARD_MAX];
+	struct nat_loop_stats sum;
 	struct nat_ctl_backend be;
 	struct nat_ctl_backend_ctx be_ctx;
 	struct nat_ctl *ctl = NULL;
 	const char *ctl_path = NAT_CTL_DEFAULT_PATH;
 	bool ctl_on = true, ctl_given = false;
 	struct nat_config *cfg = NULL;
-	struct nat_pipeline *pipe = NULL;
+	struct nat_pipeline *pipes[NAT_SHARD_MAX] = {NULL};
+	uint16_t n_workers = 0;
+	unsigned nw;
 	struct rte_mempool *pool;
 	const char *cfg_path = NULL, *log_path = NULL;
 	FILE *logf = stdout;
@@ -133,6 +144,11 @@ int main(int argc, char **argv)
 		case 'i': rc = parse_u16(optarg, &ports[NAT_SIDE_INSIDE]); goto num;
 		case 'o': rc = parse_u16(optarg, &ports[NAT_SIDE_OUTSIDE]); goto num;
 		case 'x': rc = parse_u16(optarg, &idle); goto num;
+		case 'w':
+			rc = parse_u16(optarg, &n_workers);
+			if (rc == 0 && (n_workers == 0 || n_workers > NAT_SHARD_MAX))
+				rc = -ERANGE;
+			goto num;
 		case 'l': log_path = optarg; break;
 		case 'k': check_only = true; break;
 		case 's': ctl_path = optarg; ctl_given = true; ctl_on = true; break;
@@ -169,10 +185,26 @@ num:
 		}
 		setvbuf(logf, NULL, _IOLBF, 0);
 	}
-	rc = nat_pipeline_create(cfg, logf, &pipe);
-	if (rc) {
-		fprintf(stderr, "ncnat: cannot build the NAT: %s\n", strerror(-rc));
+	nw = n_workers ? n_workers : rte_lcore_count();
+	if (nw > NAT_SHARD_MAX)
+		nw = NAT_SHARD_MAX;
+	if (rte_lcore_count() < nw) {
+		fprintf(stderr, "ncnat: --workers %u needs %u lcores, EAL has %u (-l)\n", nw, nw,
+			rte_lcore_count());
 		goto out;
+	}
+	for (i = 0; i < (int)nw; i++) {
+		rc = nat_pipeline_create_shard(cfg, logf, (unsigned)i, nw, &pipes[i]);
+		if (rc == -ERANGE) {
+			fprintf(stderr, "ncnat: %s: %u workers need at least %u port blocks in 'ports' (have %u)\n",
+				cfg_path, nw, nw,
+				((unsigned)cfg->port_hi - cfg->port_lo + 1) / (cfg->port_block ? cfg->port_block : 1));
+			goto out;
+		}
+		if (rc) {
+			fprintf(stderr, "ncnat: cannot build the NAT: %s\n", strerror(-rc));
+			goto out;
+		}
 	}
 	if (ports[0] == ports[1] || !rte_eth_dev_is_valid_port(ports[0]) ||
 	    !rte_eth_dev_is_valid_port(ports[1])) {
@@ -180,21 +212,46 @@ num:
 			rte_eth_dev_count_avail());
 		goto out;
 	}
-	pool = rte_pktmbuf_pool_create("ncnat_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       (int)rte_socket_id());
+	/* per worker: two RX rings of 1024, its TX, its inboxes, a turn */
+	pool = rte_pktmbuf_pool_create("ncnat_mbufs", 8191 + (nw - 1) * 12288, 256, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (!pool) {
 		fprintf(stderr, "ncnat: mbuf pool: %s\n", rte_strerror(rte_errno));
 		goto out;
 	}
 	for (i = 0; i < 2; i++) {
-		rc = nat_port_setup(ports[i], pool);
+		rc = nat_port_setup(ports[i], pool, nw);
 		if (rc) {
-			fprintf(stderr, "ncnat: port %u: %s\n", ports[i], strerror(-rc));
+			fprintf(stderr, "ncnat: port %u: %s\n", ports[i],
+				rc == -ENOTSUP ? "fewer queues than workers (af_packet: qpairs=N)"
+					       : strerror(-rc));
 			goto out;
 		}
 	}
-	memset(&st, 0, sizeof(st));
-	nat_ctl_backend_init(&be, &be_ctx, pipe, &st, nat_loop_clock);
+	memset(&wc, 0, sizeof(wc));
+	wc.port[NAT_SIDE_INSIDE] = ports[NAT_SIDE_INSIDE];
+	wc.port[NAT_SIDE_OUTSIDE] = ports[NAT_SIDE_OUTSIDE];
+	wc.n = nw;
+	wc.pipes = pipes;
+	wc.pool = pool;
+	wc.idle_exit_ms = idle;
+	wc.quit = &quit;
+	rc = nat_workers_create(&wc, &workers);
+	if (rc) {
+		fprintf(stderr, "ncnat: workers: %s\n", strerror(-rc));
+		for (i = 0; i < 2; i++)
+			nat_port_close(ports[i]);
+		goto out;
+	}
+	for (i = 0; i < (int)nw; i++)
+		loops[i] = nat_workers_stats(workers, (unsigned)i);
+	rc = nat_ctl_backend_init_multi(&be, &be_ctx, pipes, nw, loops, nat_loop_clock,
+					nat_workers_quiesce, workers);
+	if (rc) { /* cannot happen: checked above */
+		for (i = 0; i < 2; i++)
+			nat_port_close(ports[i]);
+		goto out;
+	}
 	if (ctl_on) {
 		if (!ctl_given)
 			make_parent(ctl_path);
@@ -215,16 +272,9 @@ num:
 		fprintf(stderr, "ncnat: telemetry: %s\n", strerror(-rc));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	memset(&lc, 0, sizeof(lc));
-	lc.hook = ctl ? ctl_hook : NULL;
-	lc.hook_arg = ctl;
-	lc.port[NAT_SIDE_INSIDE] = ports[NAT_SIDE_INSIDE];
-	lc.port[NAT_SIDE_OUTSIDE] = ports[NAT_SIDE_OUTSIDE];
-	lc.pipe = pipe;
-	lc.pool = pool;
-	lc.idle_exit_ms = idle;
-	lc.quit = &quit;
-	rc = nat_loop_run(&lc, &st);
+	if (ctl)
+		nat_workers_set_hook(workers, ctl_hook, ctl, 0);
+	rc = nat_workers_run(workers);
 	nat_telemetry_stop();
 	nat_ctl_free(ctl);
 	ctl = NULL;
@@ -234,18 +284,40 @@ num:
 		fprintf(stderr, "ncnat: loop: %s\n", strerror(-rc));
 		goto out;
 	}
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < (int)nw; i++) {
+		const struct nat_loop_stats *l = nat_workers_stats(workers, (unsigned)i);
+		int j;
+
+		for (j = 0; j < 2; j++) {
+			sum.rx[j] += l->rx[j];
+			sum.tx[j] += l->tx[j];
+			sum.tx_drop[j] += l->tx_drop[j];
+		}
+		sum.handoff_out += l->handoff_out;
+		sum.handoff_drop += l->handoff_drop;
+	}
 	fprintf(stderr, "ncnat: rx inside %lu outside %lu, tx inside %lu outside %lu, tx drops %lu/%lu\n",
-		(unsigned long)st.rx[0], (unsigned long)st.rx[1], (unsigned long)st.tx[0],
-		(unsigned long)st.tx[1], (unsigned long)st.tx_drop[0], (unsigned long)st.tx_drop[1]);
+		(unsigned long)sum.rx[0], (unsigned long)sum.rx[1], (unsigned long)sum.tx[0],
+		(unsigned long)sum.tx[1], (unsigned long)sum.tx_drop[0], (unsigned long)sum.tx_drop[1]);
+	if (nw > 1)
+		fprintf(stderr, "ncnat: %u workers, %lu frames handed between them, %lu refused\n",
+			nw, (unsigned long)sum.handoff_out, (unsigned long)sum.handoff_drop);
 	for (i = 0; i < NAT_CNT_COUNT; i++) {
-		uint64_t v = nat_pipeline_counters(pipe)->v[i];
+		uint64_t v = 0;
+		unsigned j;
+
+		for (j = 0; j < nw; j++)
+			v += nat_pipeline_counters(pipes[j])->v[i];
 
 		if (v)
 			fprintf(stderr, "ncnat: %-28s %lu\n", nat_counter_name(i), (unsigned long)v);
 	}
 	ret = 0;
 out:
-	nat_pipeline_free(pipe);
+	nat_workers_free(workers);
+	for (i = 0; i < NAT_SHARD_MAX; i++)
+		nat_pipeline_free(pipes[i]);
 	nat_config_free(cfg);
 	if (logf && logf != stdout)
 		fclose(logf);

@@ -71,7 +71,9 @@
 	X(DROP_TO_SELF, "drop_to_self", "dropped: IP packet for the NAT itself")         \
 	X(DROP_NOT_FOR_US, "drop_not_for_us", "dropped: outside packet not to our addresses") \
 	X(DROP_ARP, "drop_arp", "dropped: ARP not for us (learned from)")              \
-	X(DROP_TX, "drop_tx", "dropped: transmit queue full")
+	X(DROP_TX, "drop_tx", "dropped: transmit queue full")                            \
+	X(HAIRPIN_HANDOFF, "hairpin_handoff",                                            \
+	  "hairpinned packets passed to the worker that owns their destination")
 
 enum nat_counter {
 #define NAT_CNT_X_ENUM(name, s, t) NAT_CNT_##name,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Control-server backend on struct nat_pipeline; see nat_ctl_backend.h. */
+/* Control-server backend on struct nat_pipeline (one or more); see
+ * nat_ctl_backend.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +21,14 @@ static uint64_t now_s(const struct nat_ctl_backend_ctx *c)
 	return c->clock();
 }
 
+/* Every op but stats: the other workers' pipelines are ours from here until
+ * the control poll returns (nat_ctl_backend.h). */
+static void quiesce(const struct nat_ctl_backend_ctx *c)
+{
+	if (c->quiesce)
+		c->quiesce(c->quiesce_arg);
+}
+
 static uint8_t view_flags(const struct nat_mapping *m)
 {
 	return (uint8_t)(((m->flags & NAT_MAP_STATIC) ? NAT_VIEW_STATIC : 0) |
@@ -30,6 +40,7 @@ struct walk_arg {
 	int (*emit_s)(void *arg, const struct nat_session_view *v);
 	int (*emit_m)(void *arg, const struct nat_mapping_view *v);
 	void *arg;
+	bool stopped; /* emit returned non-zero */
 };
 
 static int one_session(void *arg, const struct nat_mapping *m, const struct nat_sess *s)
@@ -49,16 +60,10 @@ static int one_session(void *arg, const struct nat_mapping *m, const struct nat_
 		.timeout_s = s->timeout,
 	};
 
-	return w->emit_s(w->arg, &v);
-}
-
-static int be_sessions(void *ctx, uint64_t *cursor, uint32_t budget,
-		       int (*emit)(void *arg, const struct nat_session_view *v), void *arg)
-{
-	struct nat_ctl_backend_ctx *c = ctx;
-	struct walk_arg w = {.now = now_s(c), .emit_s = emit, .arg = arg};
-
-	return nat_pipeline_session_walk(c->pipe, cursor, budget, one_session, &w);
+	if (w->emit_s(w->arg, &v) == 0)
+		return 0;
+	w->stopped = true;
+	return 1;
 }
 
 static int one_mapping(void *arg, const struct nat_mapping *m)
@@ -77,54 +82,137 @@ static int one_mapping(void *arg, const struct nat_mapping *m)
 		.age_s = m->created && w->now > m->created ? (uint32_t)(w->now - m->created) : 0,
 	};
 
-	return w->emit_m(w->arg, &v);
+	if (w->emit_m(w->arg, &v) == 0)
+		return 0;
+	w->stopped = true;
+	return 1;
+}
+
+static int walk_sessions(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
+			 struct walk_arg *w)
+{
+	return nat_pipeline_session_walk(p, cursor, budget, one_session, w);
+}
+
+static int walk_mappings(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
+			 struct walk_arg *w)
+{
+	return nat_pipeline_mapping_walk(p, cursor, budget, one_mapping, w);
+}
+
+/*
+ * One walk over every pipeline in order.  The cursor is the pipeline's
+ * index in the top 16 bits and that pipeline's own cursor below: a
+ * pipeline's walk cursor is a slot number of its session or mapping table
+ * (at most max_sessions / max_mappings, uint32_t), so it fits in 48 bits.
+ * A pipeline's walk advances its cursor by one per slot visited, which is
+ * how the budget left is known.
+ */
+#define CUR_SHIFT 48
+#define CUR_SUB_MASK ((UINT64_C(1) << CUR_SHIFT) - 1)
+
+typedef int walk_fn(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
+		    struct walk_arg *w);
+
+static int walk_all(const struct nat_ctl_backend_ctx *c, uint64_t *cursor, uint32_t budget,
+		    walk_fn *walk, struct walk_arg *w)
+{
+	uint64_t i = *cursor >> CUR_SHIFT, sub = *cursor & CUR_SUB_MASK, before;
+	int rc;
+
+	if (i >= c->n_pipes)
+		return -EINVAL; /* not a cursor of ours */
+	for (;;) {
+		before = sub;
+		rc = walk(c->pipes[i], &sub, budget, w);
+		if (rc < 0)
+			return rc;
+		budget -= (uint32_t)(sub - before);
+		if (rc == 0 || i + 1 == c->n_pipes)
+			break; /* budget spent or emit stopped; or every pipeline done */
+		/* pipeline i done (perhaps with the entry emit stopped on):
+		 * the next one from its start */
+		i++;
+		sub = 0;
+		rc = 0;
+		if (w->stopped || budget == 0)
+			break;
+	}
+	*cursor = i << CUR_SHIFT | sub;
+	return rc;
+}
+
+static int be_sessions(void *ctx, uint64_t *cursor, uint32_t budget,
+		       int (*emit)(void *arg, const struct nat_session_view *v), void *arg)
+{
+	struct nat_ctl_backend_ctx *c = ctx;
+	struct walk_arg w = {.emit_s = emit, .arg = arg};
+
+	quiesce(c);
+	w.now = now_s(c);
+	return walk_all(c, cursor, budget, walk_sessions, &w);
 }
 
 static int be_mappings(void *ctx, uint64_t *cursor, uint32_t budget,
 		       int (*emit)(void *arg, const struct nat_mapping_view *v), void *arg)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
-	struct walk_arg w = {.now = now_s(c), .emit_m = emit, .arg = arg};
+	struct walk_arg w = {.emit_m = emit, .arg = arg};
 
-	return nat_pipeline_mapping_walk(c->pipe, cursor, budget, one_mapping, &w);
+	quiesce(c);
+	w.now = now_s(c);
+	return walk_all(c, cursor, budget, walk_mappings, &w);
 }
 
-/* Counters only (telemetry calls this from its own thread): each value is
- * read once, relaxed; the packet thread keeps writing meanwhile, so the
- * set is approximate (no value is torn on a 64-bit machine). */
+static uint64_t relaxed(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+/* Counters only (telemetry calls this from its own thread, and the workers
+ * are not quiesced): each value is read once, relaxed; the packet threads
+ * keep writing meanwhile, so the sums are approximate (no value is torn on
+ * a 64-bit machine). */
 static int be_stats(void *ctx, struct nat_stats_view *out)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
-	const struct nat_counters *cnt = nat_pipeline_counters(c->pipe);
+	unsigned k;
 	int i;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < NAT_CNT_COUNT; i++)
-		out->counters[i] = __atomic_load_n(&cnt->v[i], __ATOMIC_RELAXED);
-	if (c->loop) {
-		for (i = 0; i < 2; i++) {
-			out->port[i].rx = __atomic_load_n(&c->loop->rx[i], __ATOMIC_RELAXED);
-			out->port[i].tx = __atomic_load_n(&c->loop->tx[i], __ATOMIC_RELAXED);
-			out->port[i].tx_drop = __atomic_load_n(&c->loop->tx_drop[i], __ATOMIC_RELAXED);
+	for (k = 0; k < c->n_pipes; k++) {
+		const struct nat_pipeline *p = c->pipes[k];
+		const struct nat_counters *cnt = nat_pipeline_counters(p);
+		const struct nat_loop_stats *l = c->loops ? c->loops[k] : NULL;
+
+		for (i = 0; i < NAT_CNT_COUNT; i++)
+			out->counters[i] += relaxed(&cnt->v[i]);
+		for (i = 0; l && i < 2; i++) {
+			out->port[i].rx += relaxed(&l->rx[i]);
+			out->port[i].tx += relaxed(&l->tx[i]);
+			out->port[i].tx_drop += relaxed(&l->tx_drop[i]);
 		}
+		out->sessions += nat_pipeline_sessions(p);
+		out->mappings += nat_pipeline_mappings(p);
+		out->sessions_tcp += nat_pipeline_sessions_proto(p, 6);
+		out->sessions_udp += nat_pipeline_sessions_proto(p, 17);
+		out->sessions_icmp += nat_pipeline_sessions_proto(p, 1);
+		out->capacity += nat_pipeline_config(p)->sessions;
+		out->log_lines += nat_pipeline_log_lines(p);
 	}
-	out->sessions = nat_pipeline_sessions(c->pipe);
-	out->mappings = nat_pipeline_mappings(c->pipe);
-	out->sessions_tcp = nat_pipeline_sessions_proto(c->pipe, 6);
-	out->sessions_udp = nat_pipeline_sessions_proto(c->pipe, 17);
-	out->sessions_icmp = nat_pipeline_sessions_proto(c->pipe, 1);
-	out->capacity = nat_pipeline_config(c->pipe)->sessions;
-	out->log_lines = nat_pipeline_log_lines(c->pipe);
 	return 0;
 }
 
+/* rules and config: pipes[0]'s; every pipeline holds the same rules */
 static int be_rules(void *ctx, int (*emit)(void *arg, unsigned idx, const struct nat_rule *r),
 		    void *arg)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
-	const struct nat_config *cfg = nat_pipeline_config(c->pipe);
+	const struct nat_config *cfg;
 	uint32_t i;
 
+	quiesce(c);
+	cfg = nat_pipeline_config(c->pipes[0]);
 	for (i = 0; i < cfg->n_rules; i++)
 		if (emit(arg, i, &cfg->rules[i]))
 			break;
@@ -135,43 +223,104 @@ static const struct nat_config *be_config(void *ctx)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
 
-	return nat_pipeline_config(c->pipe);
+	quiesce(c);
+	return nat_pipeline_config(c->pipes[0]);
+}
+
+/* Add to err (which holds the error already returned) why pipeline k could
+ * not be put back: its rules now differ from the others'. */
+static void undo_failed(char *err, size_t errlen, unsigned k, const char *why)
+{
+	size_t len = errlen ? strnlen(err, errlen) : 0;
+
+	if (len + 1 < errlen)
+		snprintf(err + len, errlen - len, "; worker %u could not be restored (%s)", k, why);
 }
 
 static int be_rule_add(void *ctx, unsigned at, const struct nat_rule *r, char *err,
 		       size_t errlen)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
+	uint64_t now;
+	unsigned k, j;
+	char why[128];
+	int rc = 0;
 
-	return nat_pipeline_rule_add(c->pipe, at, r, now_s(c), err, errlen);
+	quiesce(c);
+	now = now_s(c);
+	for (k = 0; k < c->n_pipes; k++) {
+		rc = nat_pipeline_rule_add(c->pipes[k], at, r, now, err, errlen);
+		if (rc)
+			break;
+	}
+	if (rc == 0)
+		return 0;
+	/* all or nothing: pipes[0..k) have just inserted it at at */
+	for (j = 0; j < k; j++)
+		if (nat_pipeline_rule_delete(c->pipes[j], at, now, why, sizeof(why)))
+			undo_failed(err, errlen, j, why); /* -ENOMEM only */
+	return rc;
 }
 
+/*
+ * Every pipeline has the rule idx (checked first); deleted from each in
+ * order.  Only -ENOMEM can stop pipeline k; the rule then goes back into
+ * pipes[0..k) at idx, from a copy (a dnat rule gets its static mapping
+ * back, not its sessions).
+ */
 static int be_rule_delete(void *ctx, unsigned idx, char *err, size_t errlen)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
+	struct nat_rule saved;
+	uint64_t now;
+	unsigned k, j;
+	char why[128];
+	int rc = 0;
 
-	return nat_pipeline_rule_delete(c->pipe, idx, now_s(c), err, errlen);
+	quiesce(c);
+	now = now_s(c);
+	for (k = 0; k < c->n_pipes; k++)
+		if (idx >= nat_pipeline_config(c->pipes[k])->n_rules)
+			/* refused with -ENOENT and its reason; changes nothing */
+			return nat_pipeline_rule_delete(c->pipes[k], idx, now, err, errlen);
+	saved = nat_pipeline_config(c->pipes[0])->rules[idx];
+	for (k = 0; k < c->n_pipes; k++) {
+		rc = nat_pipeline_rule_delete(c->pipes[k], idx, now, err, errlen);
+		if (rc)
+			break;
+	}
+	if (rc == 0)
+		return 0;
+	for (j = 0; j < k; j++)
+		if (nat_pipeline_rule_add(c->pipes[j], idx, &saved, now, why, sizeof(why)))
+			undo_failed(err, errlen, j, why);
+	return rc;
 }
 
 static int be_set_timeout(void *ctx, enum nat_timeout_kind which, uint32_t secs, char *err,
 			  size_t errlen)
 {
 	struct nat_ctl_backend_ctx *c = ctx;
-	int rc = nat_pipeline_set_timeout(c->pipe, which, secs);
+	unsigned k;
+	int rc;
 
-	if (rc && errlen)
-		snprintf(err, errlen, "cannot set timeout %s %u: %s", nat_timeout_name(which), secs,
-			 strerror(-rc));
-	return rc;
+	quiesce(c);
+	rc = nat_pipeline_set_timeout(c->pipes[0], which, secs);
+	if (rc) {
+		if (errlen)
+			snprintf(err, errlen, "cannot set timeout %s %u: %s",
+				 nat_timeout_name(which), secs, strerror(-rc));
+		return rc;
+	}
+	for (k = 1; k < c->n_pipes; k++) {
+		rc = nat_pipeline_set_timeout(c->pipes[k], which, secs);
+		(void)rc; /* cannot fail: the same checks accepted it on pipes[0] */
+	}
+	return 0;
 }
 
-void nat_ctl_backend_init(struct nat_ctl_backend *be, struct nat_ctl_backend_ctx *ctx,
-			  struct nat_pipeline *pipe, const struct nat_loop_stats *loop,
-			  uint64_t (*clock)(void))
+static void fill_ops(struct nat_ctl_backend *be, struct nat_ctl_backend_ctx *ctx)
 {
-	ctx->pipe = pipe;
-	ctx->loop = loop;
-	ctx->clock = clock ? clock : wall_s;
 	memset(be, 0, sizeof(*be));
 	be->ctx = ctx;
 	be->sessions = be_sessions;
@@ -182,4 +331,41 @@ void nat_ctl_backend_init(struct nat_ctl_backend *be, struct nat_ctl_backend_ctx
 	be->rule_add = be_rule_add;
 	be->rule_delete = be_rule_delete;
 	be->set_timeout = be_set_timeout;
+}
+
+void nat_ctl_backend_init(struct nat_ctl_backend *be, struct nat_ctl_backend_ctx *ctx,
+			  struct nat_pipeline *pipe, const struct nat_loop_stats *loop,
+			  uint64_t (*clock)(void))
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->one_pipe = pipe;
+	ctx->one_loop = loop;
+	ctx->pipes = &ctx->one_pipe;
+	ctx->n_pipes = 1;
+	ctx->loops = &ctx->one_loop;
+	ctx->clock = clock ? clock : wall_s;
+	fill_ops(be, ctx);
+}
+
+int nat_ctl_backend_init_multi(struct nat_ctl_backend *be, struct nat_ctl_backend_ctx *ctx,
+			       struct nat_pipeline *const *pipes, unsigned n,
+			       const struct nat_loop_stats *const *loops, uint64_t (*clock)(void),
+			       void (*quiesce_fn)(void *arg), void *quiesce_arg)
+{
+	unsigned k;
+
+	if (!be || !ctx || !pipes || n == 0 || n > NAT_CTL_BACKEND_MAX_PIPES)
+		return -EINVAL;
+	for (k = 0; k < n; k++)
+		if (!pipes[k])
+			return -EINVAL;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->pipes = pipes;
+	ctx->n_pipes = n;
+	ctx->loops = loops;
+	ctx->clock = clock ? clock : wall_s;
+	ctx->quiesce = quiesce_fn;
+	ctx->quiesce_arg = quiesce_arg;
+	fill_ops(be, ctx);
+	return 0;
 }

@@ -209,6 +209,7 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
 	f->last = s->last;
+	f->loop = s2 == NULL && is_external(p, s->rem_addr);
 	key_in(&k1, m, s);
 	if (s2)
 		key_in(&k2, nat_sess_mapping(p->st, s2), s2);
@@ -423,6 +424,10 @@ static enum nat_verdict xlate_out2in(struct nat_pipeline *p, uint8_t *pkt, uint3
 		return NAT_DROP;
 	(void)nat_ttl_dec(pkt, pi);
 	frag_note(p, NAT_SIDE_OUTSIDE, pi, FRAG_DST, m->in_addr);
+	if (is_external(p, pi->key.src.v4)) { /* a hairpin's second step */
+		nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
+		return NAT_TX_INSIDE;
+	}
 	nat_count(&p->cnt, NAT_CNT_OUT2IN_PKTS);
 	nat_count(&p->cnt, proto == 6 ? NAT_CNT_OUT2IN_TCP : proto == 17 ? NAT_CNT_OUT2IN_UDP
 								      : NAT_CNT_OUT2IN_ICMP);
@@ -455,6 +460,34 @@ static enum nat_verdict xlate_hairpin(struct nat_pipeline *p, uint8_t *pkt, uint
 	(void)nat_ttl_dec(pkt, pi);
 	nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
 	return NAT_TX_INSIDE;
+}
+
+/*
+ * Hairpinning to an external endpoint another worker owns (nat_pipeline.h,
+ * "Workers"): the first of two steps.  The sender's session towards that
+ * endpoint does what an outbound packet does (TCP state, refresh) and the
+ * source is translated; the owner of the destination then takes the frame
+ * as one from outside, and that step decrements the TTL and sets the MACs.
+ * Later fragments cannot follow (they would need the same two steps): a
+ * fragmented hairpin across workers is dropped.
+ */
+static enum nat_verdict hairpin_handoff(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
+					const struct nc_pkt_info *pi, const struct nat_mapping *m,
+					struct nat_sess *s, bool created)
+{
+	unsigned owner = nat_outside_owner(p, pi->key.proto, pi->key.dst.v4, dst_port(pi));
+
+	if (owner == p->shard.index || (pi->flags & NC_PF_MORE_FRAGS))
+		return nat_drop(p, NAT_CNT_DROP_HAIRPIN); /* ours, and no mapping */
+	if (pi->key.proto == 6 && !tcp_step(p, s, created, NAT_DIR_IN2OUT, pi->tcp_flags, p->now))
+		return NAT_DROP;
+	sess_refresh(p, s);
+	nat_xlate_src(pkt, len, pi, m->out_addr, m->out_port, true);
+	p->handoff_to = (uint16_t)owner;
+	nat_count(&p->cnt, NAT_CNT_HAIRPIN_HANDOFF); /* hairpin_pkts: the second step */
+	if (s->live)
+		sess_attach(p, s, NULL);
+	return NAT_HANDOFF;
 }
 
 /* ---- the fast path ---- */
@@ -543,7 +576,8 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 	/* anything unusual goes the long way: a session that went during
 	 * this burst, errors, fragments' bookkeeping, VLANs, TTL */
 	if (sn->s == NULL || pi->status != NC_PARSE_OK || pi->vlan_count || pi->ttl <= 1 ||
-	    (pi->flags & (NC_PF_ICMP_ERROR | NC_PF_MORE_FRAGS)) || pi->key.family != CLS_IPV4)
+	    (pi->flags & (NC_PF_ICMP_ERROR | NC_PF_MORE_FRAGS)) || pi->key.family != CLS_IPV4 ||
+	    (sn->loop && pkt->in_port == NAT_SIDE_INSIDE))
 		return nat_slow_path(p, pkt, sn->action);
 	if (sn->s2 != NULL)
 		return hairpin_path(p, sn, pkt);
@@ -572,6 +606,10 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 	if (!nat_set_macs(p, data, NAT_SIDE_INSIDE, f->in_addr))
 		return NAT_DROP;
 	nat_xlate_dst_fwd(data, pkt->len, pi, f->in_addr, f->in_port);
+	if (f->loop) { /* a hairpin's second step */
+		nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
+		return NAT_TX_INSIDE;
+	}
 	nat_count(&p->cnt, NAT_CNT_OUT2IN_PKTS);
 	nat_count(&p->cnt, proto == 6 ? NAT_CNT_OUT2IN_TCP : proto == 17 ? NAT_CNT_OUT2IN_UDP
 								      : NAT_CNT_OUT2IN_ICMP);
@@ -716,6 +754,8 @@ have_mapping:
 		struct nat_sess *s2;
 		bool c2;
 
+		if (!m2 && proto != 1 && p->shard.count > 1)
+			return hairpin_handoff(p, data, len, pi, m, s, created);
 		if (!m2 || proto == 1)
 			return nat_drop(p, NAT_CNT_DROP_HAIRPIN);
 		s2 = inbound_session(p, m2, m->out_addr, m->out_port, pi->tcp_flags, p->now, &c2);
@@ -775,8 +815,9 @@ static enum nat_verdict out2in(struct nat_pipeline *p, struct nc_pkt *pkt)
 	if (proto == 1 && !icmp_is_reply(pi->icmp_type))
 		return nat_drop(p, NAT_CNT_DROP_ICMP_TYPE);
 	m = nat_mapping_find_out(p->st, proto, pi->key.dst.v4, dst_port(pi));
-	if (!m)
-		return nat_drop(p, NAT_CNT_DROP_NO_SESSION);
+	if (!m) /* (a hairpin handed over from another worker: its target) */
+		return nat_drop(p, is_external(p, pi->key.src.v4) ? NAT_CNT_DROP_HAIRPIN
+								   : NAT_CNT_DROP_NO_SESSION);
 	s = inbound_session(p, m, pi->key.src.v4, rem_port_of(proto, pi->key.sport), pi->tcp_flags,
 			    p->now, &created);
 	if (!s)

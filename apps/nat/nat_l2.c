@@ -120,6 +120,20 @@ bool nat_set_macs(struct nat_pipeline *p, uint8_t *pkt, enum nat_side side, uint
 
 /* ---- ARP ---- */
 
+void nat_arp_learn(struct nat_pipeline *p, const uint8_t *pkt, uint32_t len,
+		   enum nat_side side)
+{
+	const struct nat_port_config *pc = side == NAT_SIDE_INSIDE ? &p->cfg.inside : &p->cfg.outside;
+	const uint8_t *a = pkt + 14;
+	uint32_t spa;
+
+	if (len < 42 || nat_get16(a) != 1 || nat_get16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4)
+		return;
+	spa = nat_get32(a + 14);
+	if (nat_on_subnet(pc, spa))
+		nat_neigh_learn(p, side, spa, a + 8);
+}
+
 enum nat_verdict nat_arp_input(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
 			       enum nat_side side)
 {

@@ -49,6 +49,7 @@ static int make_ports(struct nat_pipeline *p, const uint32_t *addrs, uint32_t n,
 		.max_subscribers = 65536,
 		.event = on_block,
 		.event_ctx = p,
+		.shard = &p->shard,
 	};
 	return nat_ports_create(&pc, out);
 }
@@ -61,6 +62,9 @@ static void finish(struct nat_pipeline *p, struct nc_pkt *pkt, enum nat_verdict 
 {
 	if (v == NAT_DROP) {
 		nc_pkt_drop(p->eng, pkt);
+	} else if (v == NAT_HANDOFF) {
+		p->ho[p->n_ho] = pkt->mbuf;
+		p->ho_worker[p->n_ho++] = p->handoff_to;
 	} else {
 		unsigned side = v == NAT_TX_INSIDE ? NAT_SIDE_INSIDE : NAT_SIDE_OUTSIDE;
 
@@ -225,18 +229,30 @@ static int engine_build(struct nat_pipeline *p)
 
 int nat_pipeline_create(const struct nat_config *cfg, FILE *log, struct nat_pipeline **out)
 {
+	return nat_pipeline_create_shard(cfg, log, 0, 1, out);
+}
+
+int nat_pipeline_create_shard(const struct nat_config *cfg, FILE *log, unsigned index,
+			      unsigned count, struct nat_pipeline **out)
+{
 	struct nat_session_config sc;
+	struct nat_shard shard;
 	struct nat_pipeline *p;
 	uint32_t i;
 	int rc = 0;
 
 	if (out)
 		*out = NULL;
-	if (!cfg || !out)
+	if (!cfg || !out ||
+	    nat_shard_init(&shard, index, count, cfg->port_lo, cfg->port_hi,
+			   cfg->port_block ? cfg->port_block : 1) != 0)
 		return -EINVAL;
+	if (count > shard.n_blocks)
+		return -ERANGE; /* a worker without a slice of the dynamic range */
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->shard = shard;
 	p->cfg = *cfg;
 	p->cfg.rules = NULL;
 	if (cfg->n_rules) {
@@ -301,6 +317,9 @@ int nat_pipeline_create(const struct nat_config *cfg, FILE *log, struct nat_pipe
 			if (rc && rc != -ENOENT)
 				goto fail;
 		}
+		rc = 0;
+		if (nat_shard_sub_owner(&p->shard, r->to_addr) != p->shard.index)
+			continue; /* another worker's port forward */
 		rc = nat_mapping_add(p->st, r->match.proto, r->to_addr, r->to_port, ext,
 				     r->match.dport_lo,
 				     NAT_MAP_STATIC | (ext == cfg->outside.addr ? NAT_MAP_MASQ : 0), 0,
@@ -308,6 +327,9 @@ int nat_pipeline_create(const struct nat_config *cfg, FILE *log, struct nat_pipe
 		if (rc)
 			goto fail;
 	}
+	rc = nat_dnat_owners_build(p, p->cfg.rules, p->cfg.n_rules, &p->dnat_tab, &p->dnat_mask);
+	if (rc)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -328,6 +350,7 @@ void nat_pipeline_free(struct nat_pipeline *p)
 	nat_ports_free(p->pool);
 	nat_ports_free(p->masq);
 	free(p->cfg.rules);
+	free(p->dnat_tab);
 	free(p);
 }
 
@@ -336,6 +359,7 @@ void nat_pipeline_free(struct nat_pipeline *p)
 static void out_reset(struct nat_pipeline *p, uint64_t now)
 {
 	p->n_out[0] = p->n_out[1] = 0;
+	p->n_ho = 0;
 	p->n_rq = 0;
 	p->reply_len = 0;
 	p->now = now;
@@ -380,6 +404,16 @@ unsigned nat_pipeline_tx(const struct nat_pipeline *p, enum nat_side side, void 
 	return p->n_out[side];
 }
 
+unsigned nat_pipeline_handoffs(const struct nat_pipeline *p, void *const **cookies,
+			       const uint16_t **workers)
+{
+	if (cookies)
+		*cookies = p ? p->ho : NULL;
+	if (workers)
+		*workers = p ? p->ho_worker : NULL;
+	return p ? p->n_ho : 0;
+}
+
 unsigned nat_pipeline_replies(const struct nat_pipeline *p)
 {
 	return p ? p->n_rq : 0;
@@ -410,6 +444,8 @@ enum nat_verdict nat_pipeline_process(struct nat_pipeline *p, uint8_t *pkt, uint
 		return NAT_TX_INSIDE;
 	if (p->n_out[NAT_SIDE_OUTSIDE])
 		return NAT_TX_OUTSIDE;
+	if (p->n_ho)
+		return NAT_HANDOFF;
 	return NAT_DROP;
 }
 
@@ -569,10 +605,14 @@ static int rules_stage(struct nat_pipeline *p, struct nat_rule *nr, uint32_t n)
 	return 0;
 }
 
-static void rules_commit(struct nat_pipeline *p, struct nat_rule *nr, uint32_t n)
+static void rules_commit(struct nat_pipeline *p, struct nat_rule *nr, uint32_t n,
+			 struct dnat_owner *dtab, uint32_t dmask)
 {
 	uint32_t i;
 
+	free(p->dnat_tab);
+	p->dnat_tab = dtab;
+	p->dnat_mask = dmask;
 	for (i = 0; i < p->cfg.n_rules; i++) {
 		if (p->listeners[i] != NULL) {
 			int rc = nc_engine_unlisten(p->eng, p->listeners[i]);
@@ -593,12 +633,13 @@ int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_
 			  uint64_t now, char *err, size_t errlen)
 {
 	struct nat_ports *newmasq = NULL, *a = NULL;
+	struct dnat_owner *dtab = NULL;
 	struct nat_mapping *m;
 	struct nat_rule *nr;
-	uint32_t n, i, ext = 0;
+	uint32_t n, i, ext = 0, dmask = 0;
 	uint16_t port = 0;
 	uint8_t proto = 0;
-	bool reserve = false;
+	bool reserve = false, owner = true;
 	int rc;
 
 	if (!p || !r || (!err && errlen))
@@ -623,13 +664,15 @@ int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_
 			return rule_err(err, errlen, -EBUSY,
 					IP4_FMT ":%u is in use by the mapping of " IP4_FMT ":%u",
 					IP4_ARGS(ext), port, IP4_ARGS(m->in_addr), m->in_port);
-		m = nat_mapping_find_in(p->st, proto, r->to_addr, r->to_port);
+		/* the static mapping lives with its target's worker only */
+		owner = nat_shard_sub_owner(&p->shard, r->to_addr) == p->shard.index;
+		m = owner ? nat_mapping_find_in(p->st, proto, r->to_addr, r->to_port) : NULL;
 		if (m)
 			return rule_err(err, errlen, -EBUSY,
 					"target " IP4_FMT ":%u has a mapping (to " IP4_FMT ":%u)",
 					IP4_ARGS(r->to_addr), r->to_port, IP4_ARGS(m->out_addr),
 					m->out_port);
-		if (nat_mapping_count(p->st) >= p->cfg.sessions)
+		if (owner && nat_mapping_count(p->st) >= p->cfg.sessions)
 			return rule_err(err, errlen, -ENOSPC, "mapping table full");
 		a = ext == p->cfg.outside.addr ? p->masq : p->pool;
 		/* in use without a mapping: reserved already (config, or a
@@ -667,14 +710,21 @@ int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_
 	nr[at].line = 0; /* not from the file */
 	if (n > at)
 		memcpy(nr + at + 1, p->cfg.rules + at, (n - at) * sizeof(*nr));
-	rc = rules_stage(p, nr, n + 1);
+	rc = nat_dnat_owners_build(p, nr, n + 1, &dtab, &dmask);
+	if (rc == 0) {
+		rc = rules_stage(p, nr, n + 1);
+		if (rc)
+			free(dtab);
+	}
 	if (rc == 0 && reserve) {
 		/* last step that can fail: a reservation cannot be undone */
 		rc = nat_ports_reserve(a, proto, ext, port);
 		if (rc == -ENOENT)
 			rc = 0;
-		if (rc)
+		if (rc) {
 			rules_unstage(p, nr, n + 1);
+			free(dtab);
+		}
 	}
 	if (rc) {
 		free(nr);
@@ -685,18 +735,19 @@ int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_
 					IP4_ARGS(ext), port);
 		return rule_err(err, errlen, rc, "cannot add the rule: %s", strerror(-rc));
 	}
-	if (r->action == NAT_ACT_DNAT) {
+	if (r->action == NAT_ACT_DNAT && owner) {
 		rc = nat_mapping_add(p->st, proto, r->to_addr, r->to_port, ext, port,
 				     NAT_MAP_STATIC | (ext == p->cfg.outside.addr ? NAT_MAP_MASQ : 0),
 				     now, &m);
 		if (rc) { /* cannot happen: both keys free and room checked */
 			rules_unstage(p, nr, n + 1);
+			free(dtab);
 			free(nr);
 			return rule_err(err, errlen, rc, "cannot add the static mapping: %s",
 					strerror(-rc));
 		}
 	}
-	rules_commit(p, nr, n + 1);
+	rules_commit(p, nr, n + 1, dtab, dmask);
 	if (newmasq)
 		p->masq = newmasq;
 	return 0;
@@ -708,7 +759,8 @@ int nat_pipeline_rule_delete(struct nat_pipeline *p, uint32_t idx, uint64_t now,
 	const struct nat_rule *r;
 	struct nat_mapping *m = NULL;
 	struct nat_rule *nr = NULL;
-	uint32_t n;
+	struct dnat_owner *dtab = NULL;
+	uint32_t n, dmask = 0;
 	int rc;
 
 	if (!p || (!err && errlen))
@@ -726,7 +778,12 @@ int nat_pipeline_rule_delete(struct nat_pipeline *p, uint32_t idx, uint64_t now,
 		memcpy(nr, p->cfg.rules, idx * sizeof(*nr));
 		memcpy(nr + idx, p->cfg.rules + idx + 1, (n - 1 - idx) * sizeof(*nr));
 	}
-	rc = rules_stage(p, nr, n - 1);
+	rc = nat_dnat_owners_build(p, nr, n - 1, &dtab, &dmask);
+	if (rc == 0) {
+		rc = rules_stage(p, nr, n - 1);
+		if (rc)
+			free(dtab);
+	}
 	if (rc) {
 		free(nr);
 		return rule_err(err, errlen, rc, "cannot delete the rule: %s", strerror(-rc));
@@ -739,6 +796,6 @@ int nat_pipeline_rule_delete(struct nat_pipeline *p, uint32_t idx, uint64_t now,
 		rc = nat_mapping_delete(p->st, m, now);
 		(void)rc; /* cannot fail: m is live */
 	}
-	rules_commit(p, nr, n - 1);
+	rules_commit(p, nr, n - 1, dtab, dmask);
 	return 0;
 }

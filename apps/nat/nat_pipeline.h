@@ -72,6 +72,31 @@
  * ARP request for it is queued as a reply frame (at most one per next hop
  * and second; the table is a small hash that forgets on collisions).
  *
+ * Workers (nat_shard.h)
+ * ---------------------
+ * With W > 1 workers each has its own pipeline (nat_pipeline_create_shard)
+ * and owns the subscribers nat_shard_sub_owner() gives it, the external
+ * ports nat_shard_port_owner() gives it (its allocators hand out no
+ * others), and the static port forwards whose target it owns (their static
+ * mapping exists in that pipeline only; every pipeline holds every rule).
+ * The caller moves every frame to its owner before rx (nat_pipeline_owner):
+ *   inside: the source's subscriber owner (an ICMP error: its embedded
+ *     destination's); outside: the destination port's owner, or the port
+ *     forward's (an ICMP error: its embedded source's; a query: its id's);
+ *   a later fragment: where its first fragment went (if seen, for 10 s);
+ *   ARP: every worker (NAT_OWNER_ALL): the receiving one answers it, the
+ *     others only learn from it (nat_pipeline_learn).
+ * So a flow, both of its directions and its subscriber's mapping state live
+ * in one pipeline.  Hairpinning between subscribers of two workers runs in
+ * two steps, like a packet that left and came back: the sender's worker
+ * translates the source (creating the sender's session towards the other
+ * external endpoint) and hands the frame over as an outside frame
+ * (NAT_HANDOFF, nat_pipeline_handoffs) to the worker that owns the
+ * destination, which translates it as it would a packet from outside
+ * (filtering included) and sends it inside.  Between subscribers of one
+ * worker the hairpin pair of one worker is used; both give the same
+ * frames.
+ *
  * Needs a running EAL (the flow table's memory comes from rte_malloc).
  * Time: seconds, from the caller (wall clock in ncnat, pcap time in tests).
  * Thread safety: a pipeline belongs to one thread; every call from it.
@@ -91,7 +116,9 @@
 
 enum nat_side { NAT_SIDE_INSIDE = 0, NAT_SIDE_OUTSIDE = 1 };
 
-enum nat_verdict { NAT_DROP = 0, NAT_TX_INSIDE, NAT_TX_OUTSIDE };
+/** NAT_HANDOFF: the frame goes to another worker as an outside frame
+ *  (nat_pipeline_handoffs; only with more than one worker). */
+enum nat_verdict { NAT_DROP = 0, NAT_TX_INSIDE, NAT_TX_OUTSIDE, NAT_HANDOFF };
 
 struct nat_pipeline;
 
@@ -104,8 +131,35 @@ struct nat_pipeline;
 int nat_pipeline_create(const struct nat_config *cfg, FILE *log,
 			struct nat_pipeline **out) NC_MUST_CHECK;
 
+/**
+ * The same for worker index of count (nat_shard.h); count 1 is
+ * nat_pipeline_create().
+ * @return as nat_pipeline_create(); -EINVAL also for index >= count or
+ *   count > NAT_SHARD_MAX; -ERANGE: more workers than port blocks (ports
+ *   without blocks) in the dynamic range.
+ */
+int nat_pipeline_create_shard(const struct nat_config *cfg, FILE *log, unsigned index,
+			      unsigned count, struct nat_pipeline **out) NC_MUST_CHECK;
+
 /** NULL-safe. */
 void nat_pipeline_free(struct nat_pipeline *p);
+
+/** nat_pipeline_owner(): the frame goes to every worker. */
+#define NAT_OWNER_ALL (-1)
+
+/**
+ * The worker that owns a frame that arrived on side (see "Workers"): 0 ..
+ * count-1, or NAT_OWNER_ALL (ARP).  Frames that do not parse far enough
+ * stay with this pipeline's worker.  now: seconds, for the fragment memory.
+ * Thread safety: the pipeline's thread (it notes first fragments).
+ */
+int nat_pipeline_owner(struct nat_pipeline *p, enum nat_side side, const uint8_t *frame,
+		       uint32_t len, uint64_t now);
+
+/** Learn from an ARP frame that another worker received and answered
+ *  (neighbours only: no answer, no counter). */
+void nat_pipeline_learn(struct nat_pipeline *p, enum nat_side side, const uint8_t *frame,
+			uint32_t len);
 
 /** Most frames per nat_pipeline_rx / nat_pipeline_rx_mbufs call. */
 #define NAT_RX_MAX 64
@@ -136,6 +190,15 @@ int nat_pipeline_rx_mbufs(struct nat_pipeline *p, enum nat_side side,
  * cookies (mbufs).  @return how many.
  */
 unsigned nat_pipeline_tx(const struct nat_pipeline *p, enum nat_side side, void *const **out);
+
+/**
+ * Frames of the last rx call to hand to another worker, in order: *cookies
+ * gets their cookies (mbufs), *workers the worker of each.  The receiving
+ * worker passes them to nat_pipeline_rx as frames arrived on the outside.
+ * @return how many (always 0 with one worker).
+ */
+unsigned nat_pipeline_handoffs(const struct nat_pipeline *p, void *const **cookies,
+			       const uint16_t **workers);
 
 /** Reply frames the last rx call built (at most one per frame). */
 unsigned nat_pipeline_replies(const struct nat_pipeline *p);

@@ -19,6 +19,7 @@
 #include "netchannel.h"
 #include "nat_pipeline.h"
 #include "nat_ports.h"
+#include "nat_shard.h"
 #include "nat_session.h"
 
 #define NEIGH_SIZE 1024 /* per side, power of two */
@@ -76,6 +77,9 @@ struct nat_sess_nc {
 	uint64_t last;                 /* == s->last */
 	uint8_t tcp_state;             /* == s->tcp_state */
 	uint8_t proto;
+	uint8_t loop;                  /* the remote is one of our external
+					* endpoints (a hairpin across workers):
+					* inside packets take the slow path */
 };
 
 /* Private state of a listener netchannel: the rule it stands for. */
@@ -85,8 +89,31 @@ struct nat_listener {
 	uint32_t index;                /* position in cfg.rules */
 };
 
+/* Multi-worker dispatch: a static port forward's external endpoint and
+ * the worker that owns it (its target's subscriber owner). */
+struct dnat_owner {
+	uint32_t addr;
+	uint16_t port;
+	uint8_t proto;                 /* 0: empty slot */
+	uint8_t owner;
+};
+
+/* Multi-worker dispatch of later fragments: the owner of their first one. */
+#define DFRAG_SIZE 256
+struct dfrag_ent {
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto, side;
+	uint16_t owner;
+	uint64_t until;                /* 0: empty */
+};
+
 struct nat_pipeline {
 	struct nat_config cfg;         /* copy; rules owned */
+	struct nat_shard shard;        /* this worker's part (count 1: all) */
+	struct dnat_owner *dnat_tab;   /* count > 1: open addressing, by endpoint */
+	uint32_t dnat_mask;
+	struct dfrag_ent dfrag[DFRAG_SIZE];
 	struct nat_ports *pool;        /* snat */
 	struct nat_ports *masq;        /* masquerade (outside address) */
 	struct nc_engine *eng;         /* flow table of sessions + listeners of rules */
@@ -103,6 +130,10 @@ struct nat_pipeline {
 	 * mbufs), reply frames built */
 	void *out[2][NC_BURST_MAX];
 	uint32_t n_out[2];
+	void *ho[NC_BURST_MAX];        /* handed to another worker (outside frames) */
+	uint16_t ho_worker[NC_BURST_MAX];
+	uint32_t n_ho;
+	uint16_t handoff_to;           /* set by the slow path with NAT_HANDOFF */
 	uint8_t rq[REPLY_QUEUE][REPLY_MAX];
 	uint32_t rq_len[REPLY_QUEUE];
 	uint8_t rq_side[REPLY_QUEUE];
@@ -134,6 +165,18 @@ static inline bool nat_on_subnet(const struct nat_port_config *pc, uint32_t a)
 	return (a & mask) == (pc->addr & mask);
 }
 
+/* nat_dispatch.c */
+
+/** The worker that owns outside packets to (proto, addr, port): a static
+ *  port forward's owner, else the port's (nat_shard_port_owner). */
+unsigned nat_outside_owner(const struct nat_pipeline *p, uint8_t proto, uint32_t addr,
+			   uint16_t port);
+
+/** The dispatch table of the static port forwards among rules (for a new
+ *  rule list; *tab NULL with one worker).  @return 0; -ENOMEM. */
+int nat_dnat_owners_build(const struct nat_pipeline *p, const struct nat_rule *rules,
+			  uint32_t n_rules, struct dnat_owner **tab, uint32_t *mask);
+
 /* nat_l2.c */
 
 /** Learn ip -> mac on a side (unicast MACs only; a full bucket forgets). */
@@ -150,6 +193,10 @@ bool nat_set_macs(struct nat_pipeline *p, uint8_t *pkt, enum nat_side side, uint
 /** An ARP frame arrived on side: learn, answer for our addresses in place. */
 enum nat_verdict nat_arp_input(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
 			       enum nat_side side);
+
+/** Learn from an ARP frame another worker received (no answer, no count). */
+void nat_arp_learn(struct nat_pipeline *p, const uint8_t *pkt, uint32_t len,
+		   enum nat_side side);
 
 /* nat_inout.c */
 

@@ -16,8 +16,8 @@ struct space {
 	uint32_t *blk_owner;  /* block mode: BLK_FREE, BLK_RESERVED or sub + 1 */
 	uint16_t *blk_used;
 	uint64_t *blk_held;   /* held until (seconds) */
-	uint32_t n_owned;     /* blocks owned or reserved */
-	uint32_t n_busy;      /* per-port mode: dynamic ports used, held or reserved */
+	uint32_t n_owned;     /* blocks of this worker's slice owned or reserved */
+	uint32_t n_busy;      /* per-port mode: ports of the slice used, held or reserved */
 };
 
 struct sub {
@@ -48,6 +48,17 @@ struct nat_ports {
 	struct space **sp;    /* [addr_idx * NAT_PI_COUNT + pi], lazily */
 	uint32_t range;       /* dynamic ports */
 	uint32_t n_blocks;    /* blocks in the dynamic range (block mode) */
+	/*
+	 * This worker's slice (nat_shard.h); the whole space without shards.
+	 * Units are blocks in block mode, else ports: [own_first, +own_n) of
+	 * the dynamic range, i.e. the ports [own_lo, own_hi] (empty when
+	 * own_lo > own_hi), and the low ports [low_lo, low_hi].
+	 */
+	struct nat_shard shard;
+	bool sharded;         /* shard.count > 1 */
+	uint32_t own_first, own_n;
+	uint32_t own_lo, own_hi;
+	uint32_t low_lo, low_hi;
 	uint32_t max_blocks;  /* per subscriber and protocol */
 	struct sub *subs;
 	uint32_t *heads;
@@ -147,6 +158,41 @@ static uint32_t addr_index(const struct nat_ports *p, uint32_t addr)
 	return NO_IDX;
 }
 
+/*
+ * Copy the shard and derive this worker's slice: own_n units from own_first
+ * (blocks or ports), the low ports; everything without a shard.
+ */
+static int shard_setup(struct nat_ports *p, const struct nat_shard *sh)
+{
+	const struct nat_ports_config *cfg = &p->cfg;
+	uint16_t llo = 1, lhi = 1023;
+
+	if (sh && (sh->count == 0 || sh->count > NAT_SHARD_MAX || sh->index >= sh->count ||
+		   sh->port_lo != cfg->port_lo || sh->port_hi != cfg->port_hi ||
+		   sh->block != cfg->block || sh->n_blocks != p->n_blocks))
+		return -EINVAL;
+	if (sh && sh->count > 1) {
+		p->shard = *sh;
+		p->sharded = true;
+		nat_shard_dyn_blocks(sh, sh->index, &p->own_first, &p->own_n);
+		nat_shard_low_ports(sh, sh->index, &llo, &lhi);
+	} else {
+		/* one worker: owner 0 everywhere (nat_shard_port_owner) */
+		p->shard = (struct nat_shard){.index = 0, .count = 1, .port_lo = cfg->port_lo,
+					      .port_hi = cfg->port_hi, .block = cfg->block,
+					      .n_blocks = p->n_blocks};
+		p->sharded = false;
+		p->own_first = 0;
+		p->own_n = p->n_blocks;
+	}
+	p->own_lo = cfg->port_lo + p->own_first * cfg->block;
+	p->own_hi = p->own_lo + p->own_n * cfg->block - 1;
+	p->low_lo = llo;
+	p->low_hi = lhi;
+	p->cfg.shard = &p->shard;
+	return 0;
+}
+
 int nat_ports_create(const struct nat_ports_config *cfg, struct nat_ports **out)
 {
 	struct nat_ports *p;
@@ -167,6 +213,10 @@ int nat_ports_create(const struct nat_ports_config *cfg, struct nat_ports **out)
 	p->range = (uint32_t)cfg->port_hi - cfg->port_lo + 1;
 	p->n_blocks = p->range / cfg->block;
 	p->max_blocks = cfg->quota / cfg->block;
+	if (shard_setup(p, cfg->shard) != 0) {
+		free(p);
+		return -EINVAL;
+	}
 	for (nh = 16; nh < cfg->max_subscribers; nh <<= 1)
 		;
 	p->mask = nh - 1;
@@ -303,7 +353,7 @@ static void fifo_pop(struct nat_ports *p, uint64_t now)
 			break;
 		s = p->sp[h->addr_idx * NAT_PI_COUNT + h->pi];
 		bit_clr(s->held, h->port);
-		if (!block_mode(p) && h->port >= p->cfg.port_lo && h->port <= p->cfg.port_hi)
+		if (!block_mode(p) && h->port >= p->own_lo && h->port <= p->own_hi)
 			s->n_busy--;
 		p->fifo_head = (p->fifo_head + 1) % p->fifo_cap;
 		p->fifo_n--;
@@ -364,24 +414,33 @@ static bool addr_has_room(struct nat_ports *p, uint32_t ai, int pi)
 
 	if (!s)
 		return true;
-	return block_mode(p) ? s->n_owned < p->n_blocks : s->n_busy < p->range;
+	return block_mode(p) ? s->n_owned < p->own_n : s->n_busy < p->own_n;
 }
 
-/* Take a free block for sub si; -1 if none. */
+/* Does this worker own port (or ICMP id) port?  Always without shards. */
+static inline bool port_owned(const struct nat_ports *p, uint16_t port)
+{
+	return !p->sharded || nat_shard_port_owner(&p->shard, port) == p->shard.index;
+}
+
+/*
+ * Take a free block of this worker's slice for sub si, pref if it is one,
+ * else the first from the start-th of the slice on; -1 if none.
+ */
 static int32_t block_take(struct nat_ports *p, struct space *s, uint32_t si, uint32_t pref,
 			  uint32_t start, uint64_t now)
 {
-	uint32_t i, b;
+	uint32_t i, b = 0, n = p->own_n, first = p->own_first;
 
-	if (pref < p->n_blocks && s->blk_owner[pref] == BLK_FREE && s->blk_held[pref] <= now)
+	if (pref - first < n && s->blk_owner[pref] == BLK_FREE && s->blk_held[pref] <= now)
 		b = pref;
 	else {
-		for (i = 0; i < p->n_blocks; i++) {
-			b = (start + i) % p->n_blocks;
+		for (i = 0; i < n; i++) {
+			b = first + (start + i) % n;
 			if (s->blk_owner[b] == BLK_FREE && s->blk_held[b] <= now)
 				break;
 		}
-		if (i == p->n_blocks)
+		if (i == n)
 			return -1;
 	}
 	s->blk_owner[b] = si + 1;
@@ -441,16 +500,24 @@ int nat_ports_alloc(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint16
 	B = p->cfg.block;
 
 	if (pi != NAT_PI_ICMP && in_port < 1024) {
-		/* low ports stay low, one by one, never in blocks */
-		port = scan(s, 1, 1023, in_port ? in_port : 1, parity);
-	} else if (pi == NAT_PI_ICMP && (in_port < lo || in_port > hi) && port_free(s, in_port)) {
-		/* an ICMP id outside the dynamic range is kept if free (never in
-		 * blocks); otherwise it gets one from the range below */
+		/* low ports stay low, one by one, never in blocks: the inside
+		 * port if it is in the low slice, else from the slice's start */
+		port = scan(s, p->low_lo, p->low_hi, in_port ? in_port : 1, parity);
+	} else if (pi == NAT_PI_ICMP && (in_port < lo || in_port > hi) && port_free(s, in_port) &&
+		   port_owned(p, in_port)) {
+		/* an ICMP id outside the dynamic range is kept if free and ours
+		 * (never in blocks); otherwise it gets one from the slice below */
 		port = in_port;
 	} else if (!block_mode(p)) {
-		uint32_t start = in_port >= lo && in_port <= hi ? in_port : lo + h % p->range;
+		/* the slice [own_lo, own_hi] from the inside port if it is in the
+		 * slice (preservation), else from a point chosen by the hash */
+		uint32_t start;
 
-		port = scan(s, lo, hi, start, parity);
+		if (p->own_n == 0)
+			goto nospace;
+		start = in_port >= p->own_lo && in_port <= p->own_hi ? in_port
+								     : p->own_lo + h % p->own_n;
+		port = scan(s, p->own_lo, p->own_hi, start, parity);
 		if (port >= 0)
 			s->n_busy++;
 	} else {
@@ -467,9 +534,10 @@ int nat_ports_alloc(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint16
 
 			port = scan(s, b0, b0 + B - 1, b0, parity);
 		}
-		/* 3. a new block, the inside port's own if it is free */
-		if (port < 0 && sb->n_blocks[pi] < p->max_blocks) {
-			int32_t b = block_take(p, s, si, pref_blk, h % p->n_blocks, now);
+		/* 3. a new block of the slice, the inside port's own if it is
+		 * free and in the slice */
+		if (port < 0 && sb->n_blocks[pi] < p->max_blocks && p->own_n) {
+			int32_t b = block_take(p, s, si, pref_blk, h % p->own_n, now);
 
 			if (b >= 0) {
 				uint32_t b0 = lo + (uint32_t)b * B;
@@ -549,7 +617,7 @@ int nat_ports_release(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint
 	sb->used[pi]--;
 	if (p->cfg.hold_down && fifo_push(p, ai, pi, out_port, now + p->cfg.hold_down) == 0)
 		bit_set(s->held, out_port);
-	else if (dyn && !block_mode(p))
+	else if (!block_mode(p) && out_port >= p->own_lo && out_port <= p->own_hi)
 		s->n_busy--;
 	sub_maybe_free(p, si);
 	return 0;
@@ -577,7 +645,7 @@ int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uin
 			uint32_t b = ((uint32_t)out_port - p->cfg.port_lo) / p->cfg.block;
 
 			if (b < p->n_blocks) {
-				if (s->blk_owner[b] == BLK_FREE)
+				if (s->blk_owner[b] == BLK_FREE && b - p->own_first < p->own_n)
 					s->n_owned++;
 				else if (s->blk_owner[b] != BLK_RESERVED) {
 					bit_clr(s->used, out_port);
@@ -585,7 +653,7 @@ int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uin
 				}
 				s->blk_owner[b] = BLK_RESERVED;
 			}
-		} else {
+		} else if (out_port >= p->own_lo && out_port <= p->own_hi) {
 			s->n_busy++;
 		}
 	}

@@ -36,6 +36,15 @@
  *     -ENOSPC or -EDQUOT instead.
  * Reserved ports (static DNAT) are never handed out.
  *
+ * Shards (multi-worker, nat_shard.h): with a shard of count > 1 the
+ * allocator of worker shard->index hands out only the ports that worker
+ * owns, on every address and for every protocol: dynamic ports (or blocks)
+ * from its slice of the range, low ports from its slice of 1..1023, kept
+ * ICMP ids only if owned.  Preservation, parity, quota, blocks, hold-down and
+ * paired pooling apply within the slice; "room" on an address and -ENOSPC
+ * refer to the slice.  Its subscribers are those nat_shard_sub_owner gives
+ * it (the caller routes them).  Reserve, release and in_use take any port.
+ *
  * Design
  * ------
  * Per (address, protocol) a lazily allocated space: a used and a held
@@ -44,8 +53,10 @@
  * FIFO ordered by release time (the hold-down is constant), popped at the
  * start of every allocation.  Subscribers live in a chained hash by inside
  * address, created at their first port and freed with their last.  Searches
- * for a free port are linear in the range (or the subscriber's blocks), which
- * is bounded and only runs when a mapping is created.
+ * for a free port are linear in the worker's slice of the range (or the
+ * subscriber's blocks), which is bounded and only runs when a mapping is
+ * created; a shard only narrows the bounds searched, so one worker costs
+ * what it did without shards.
  *
  * Time is in seconds (the caller's clock), only compared.
  * Thread safety: none; one allocator per worker, or the caller serialises.
@@ -55,6 +66,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "nat_shard.h"
 
 #ifndef NC_MUST_CHECK
 #define NC_MUST_CHECK __attribute__((warn_unused_result))
@@ -90,11 +103,15 @@ struct nat_ports_config {
 	/** Block events (may be NULL); called from the allocating call. */
 	void (*event)(void *ctx, const struct nat_ports_event *ev);
 	void *event_ctx;
+	/** Multi-worker: hand out only the ports worker shard->index owns
+	 *  (nat_shard.h); copied.  NULL (or count 1): every port. */
+	const struct nat_shard *shard;
 };
 
 struct nat_ports;
 
-/** @return 0; -EINVAL (bad config, see the fields); -ENOMEM. */
+/** @return 0; -EINVAL (bad config, see the fields; a shard whose port_lo,
+ *  port_hi or block differ from the config's); -ENOMEM. */
 int nat_ports_create(const struct nat_ports_config *cfg, struct nat_ports **out) NC_MUST_CHECK;
 
 /** NULL-safe. */

@@ -16,6 +16,9 @@
 # it (or with NC_E2E_NO_CTL=1) ncnat is restarted before that traffic and
 # its exit counters are the deltas.  Only named counters are compared (ARP
 # and the like do not matter).  NC_E2E_KEEP=1 keeps the work directory.
+# NL_WORKERS=N runs ncnat with N workers (meson: ncnat_e2e_2workers) and
+# adds a hairpin between two workers' subscribers and a check that frames
+# were handed between workers and none refused.
 set -uo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -213,6 +216,24 @@ else
 	fail hairpin-tcp "curl got '$body'; the inside server saw '$src' (want $CLIENT_EXT)"
 fi
 
+# ---- 7b. with workers: a hairpin between subscribers of two workers ----
+# (10.0.0.130 and the server 10.0.0.80 have different owners with 2 workers,
+# nat_shard.h): the masquerade client's frames are translated by its worker
+# and handed to the server's, the answers the other way round.
+if [ "${NL_WORKERS:-1}" -gt 1 ] && [ -n "$NL_CTL" ]; then
+	nl_stats "$NL_DIR/hp.before" || : >"$NL_DIR/hp.before"
+	body=$(nl_in curl -sS -m 10 --interface "$NL_MASQ_CLIENT" "http://$NL_OUT_ADDR:$NL_FWD_PORT/?check=hairpin-workers" 2>&1)
+	src=$(http_src http-in "/?check=hairpin-workers")
+	nl_stats "$NL_DIR/hp.after" || : >"$NL_DIR/hp.after"
+	hv() { awk -v n=hairpin_handoff '$1 == n {print $2; f=1} END {if (!f) print 0}' "$1"; }
+	handed=$(($(hv "$NL_DIR/hp.after") - $(hv "$NL_DIR/hp.before")))
+	if [ "$body" = "hello from the inside server" ] && [ "$src" = "$NL_OUT_ADDR" ] && [ "$handed" -gt 0 ]; then
+		pass hairpin-workers "$NL_MASQ_CLIENT -> $NL_OUT_ADDR:$NL_FWD_PORT reached $NL_SERVER on another worker, which saw $src; hairpin_handoff=$handed"
+	else
+		fail hairpin-workers "curl got '$body'; the server saw '$src' (want $NL_OUT_ADDR); hairpin_handoff=$handed (want > 0)"
+	fi
+fi
+
 # ---- 8. the session table (ncnatctl) ----
 if [ -n "$NL_CTL" ]; then
 	if nl_ctl show sessions >"$NL_DIR/sessions.txt" 2>&1 && grep -q "$NL_CLIENT" "$NL_DIR/sessions.txt"; then
@@ -357,6 +378,17 @@ if [ "$last_rc" -eq 0 ] && [ "${first_rc:-0}" -eq 0 ] && ! grep -qE "Sanitizer|r
 	pass ncnat-exit "exit status 0 after SIGTERM ($NL_NCNAT_RUNS runs)"
 else
 	fail ncnat-exit "exit status ${first_rc:-0}/$last_rc: $(grep -m3 -E 'Sanitizer|runtime error|ERROR|ncnat:' "$NL_DIR"/ncnat*.err | tr '\n' ' ')"
+fi
+
+# 16. with workers: they all ran and frames crossed between them
+if [ "${NL_WORKERS:-1}" -gt 1 ]; then
+	line=$(grep -h -m1 "ncnat: $NL_WORKERS workers" "$NL_DIR"/ncnat*.err)
+	if [ -n "$line" ] && [[ $line =~ ([0-9]+)\ frames\ handed.*\ ([0-9]+)\ refused ]] &&
+		[ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ]; then
+		pass workers "${line#ncnat: }"
+	else
+		fail workers "want '$NL_WORKERS workers, N > 0 frames handed between them, 0 refused' in the exit log, got '$line'"
+	fi
 fi
 
 echo "ncnat e2e: $npass passed, $nfail failed, $nxfail known ncnat bugs (XFAIL) in $((SECONDS - T0)) s"
