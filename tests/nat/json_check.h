@@ -10,19 +10,19 @@
 #include <stdbool.h>
 #include <string.h>
 
-static const char *json_ws(const char *p)
+static inline const char *json_ws(const char *p)
 {
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
 		p++;
 	return p;
 }
 
-static bool json_digit(char c)
+static inline bool json_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-static const char *json_string(const char *p)
+static inline const char *json_string(const char *p)
 {
 	if (*p++ != '"')
 		return NULL;
@@ -47,7 +47,7 @@ static const char *json_string(const char *p)
 	return p + 1;
 }
 
-static const char *json_number(const char *p)
+static inline const char *json_number(const char *p)
 {
 	if (*p == '-')
 		p++;
@@ -77,7 +77,7 @@ static const char *json_number(const char *p)
 	return p;
 }
 
-static const char *json_value(const char *p, int depth)
+static inline const char *json_value(const char *p, int depth)
 {
 	if (depth > 64)
 		return NULL;
@@ -119,7 +119,7 @@ static const char *json_value(const char *p, int depth)
 	return json_number(p);
 }
 
-static bool json_valid(const char *text)
+static inline bool json_valid(const char *text)
 {
 	const char *p = json_value(text, 0);
 
