@@ -16,6 +16,8 @@
  *   show mappings [FILTER...] [json] one line per mapping, then a total
  *   show rules [json]                numbered, in order, in the config syntax
  *   show timeouts [json]             in the config syntax
+ *   show workers [json]              per worker: frames in and out, hand-offs,
+ *                                    sessions, mappings, translated, dropped
  *   add rule [at N] RULE             RULE exactly as a config line
  *   delete rule N
  *   add static ARGS                  = add rule dnat ARGS (a port forward)
@@ -113,6 +115,19 @@ struct nat_stats_view {
 	uint64_t log_lines;
 };
 
+/** One worker (ncnat --workers), as the backend shows it. */
+struct nat_worker_view {
+	struct {
+		uint64_t rx, tx, tx_drop;
+	} port[2];                        /**< its queue on each port */
+	uint64_t handoff_out;             /**< frames it gave other workers */
+	uint64_t handoff_in;              /**< frames it took from them */
+	uint64_t handoff_drop;            /**< frames a full ring refused */
+	uint64_t translated;              /**< in2out + out2in + hairpin packets */
+	uint64_t dropped;                 /**< the sum of its drop_* counters */
+	uint32_t sessions, mappings;      /**< live in its pipeline */
+};
+
 /**
  * The NAT behind the server.  Every callback runs on the polling thread,
  * except stats(), which DPDK telemetry also calls from its own thread: it
@@ -149,6 +164,10 @@ struct nat_ctl_backend {
 	int (*rule_delete)(void *ctx, unsigned idx, char *err, size_t errlen);
 	int (*set_timeout)(void *ctx, enum nat_timeout_kind which, uint32_t secs, char *err,
 			   size_t errlen);
+	/** Worker i (0 ..); may be NULL (then `show workers` is refused).
+	 *  Counters only, like stats() (telemetry calls it too).
+	 *  @return 0; -ENOENT (no worker i: the count). */
+	int (*workers)(void *ctx, unsigned i, struct nat_worker_view *out);
 };
 
 /** Tunables (nat_ctl_default_limits() gives the defaults, in brackets). */

@@ -203,6 +203,42 @@ static int be_stats(void *ctx, struct nat_stats_view *out)
 	return 0;
 }
 
+/* Worker i's counters: like stats, relaxed and without parking. */
+static int be_workers(void *ctx, unsigned k, struct nat_worker_view *out)
+{
+	struct nat_ctl_backend_ctx *c = ctx;
+	const struct nat_pipeline *p;
+	const struct nat_counters *cnt;
+	const struct nat_loop_stats *l;
+	int i;
+
+	if (k >= c->n_pipes)
+		return -ENOENT;
+	p = c->pipes[k];
+	cnt = nat_pipeline_counters(p);
+	l = c->loops ? c->loops[k] : NULL;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; l && i < 2; i++) {
+		out->port[i].rx = relaxed(&l->rx[i]);
+		out->port[i].tx = relaxed(&l->tx[i]);
+		out->port[i].tx_drop = relaxed(&l->tx_drop[i]);
+	}
+	if (l) {
+		out->handoff_out = relaxed(&l->handoff_out);
+		out->handoff_in = relaxed(&l->handoff_in);
+		out->handoff_drop = relaxed(&l->handoff_drop);
+	}
+	out->translated = relaxed(&cnt->v[NAT_CNT_IN2OUT_PKTS]) +
+			  relaxed(&cnt->v[NAT_CNT_OUT2IN_PKTS]) +
+			  relaxed(&cnt->v[NAT_CNT_HAIRPIN_PKTS]);
+	for (i = 0; i < NAT_CNT_COUNT; i++)
+		if (!strncmp(nat_counter_name(i), "drop_", 5))
+			out->dropped += relaxed(&cnt->v[i]);
+	out->sessions = nat_pipeline_sessions(p);
+	out->mappings = nat_pipeline_mappings(p);
+	return 0;
+}
+
 /* rules and config: pipes[0]'s; every pipeline holds the same rules */
 static int be_rules(void *ctx, int (*emit)(void *arg, unsigned idx, const struct nat_rule *r),
 		    void *arg)
@@ -326,6 +362,7 @@ static void fill_ops(struct nat_ctl_backend *be, struct nat_ctl_backend_ctx *ctx
 	be->sessions = be_sessions;
 	be->mappings = be_mappings;
 	be->stats = be_stats;
+	be->workers = be_workers;
 	be->rules = be_rules;
 	be->config = be_config;
 	be->rule_add = be_rule_add;

@@ -173,6 +173,49 @@ static void show_timeouts(const struct nat_ctl_backend *be, struct nat_ctl_conn 
 	nat_ctl_reply_ok(s);
 }
 
+static void show_workers(const struct nat_ctl_backend *be, struct nat_ctl_conn *s, bool json)
+{
+	struct nat_worker_view v;
+	unsigned i;
+
+	if (!be->workers) {
+		nat_ctl_reply_err(s, "this NAT has no per-worker counters");
+		return;
+	}
+	if (json)
+		OUT(s, "[");
+	else
+		OUT(s, "%-6s %12s %12s %12s %12s %10s %10s %8s %12s %10s %9s %9s\n", "worker",
+		    "rx_inside", "rx_outside", "tx_inside", "tx_outside", "handed_out", "handed_in",
+		    "ho_drop", "translated", "dropped", "sessions", "mappings");
+	for (i = 0; be->workers(be->ctx, i, &v) == 0; i++) {
+		if (json)
+			OUT(s, "%s{\"worker\":%u,\"inside\":{\"rx\":%llu,\"tx\":%llu,\"tx_drop\":%llu},"
+			       "\"outside\":{\"rx\":%llu,\"tx\":%llu,\"tx_drop\":%llu},"
+			       "\"handoff\":{\"out\":%llu,\"in\":%llu,\"drop\":%llu},"
+			       "\"translated\":%llu,\"dropped\":%llu,\"sessions\":%u,\"mappings\":%u}",
+			    i ? "," : "", i, (unsigned long long)v.port[0].rx,
+			    (unsigned long long)v.port[0].tx, (unsigned long long)v.port[0].tx_drop,
+			    (unsigned long long)v.port[1].rx, (unsigned long long)v.port[1].tx,
+			    (unsigned long long)v.port[1].tx_drop, (unsigned long long)v.handoff_out,
+			    (unsigned long long)v.handoff_in, (unsigned long long)v.handoff_drop,
+			    (unsigned long long)v.translated, (unsigned long long)v.dropped,
+			    v.sessions, v.mappings);
+		else
+			OUT(s, "%-6u %12llu %12llu %12llu %12llu %10llu %10llu %8llu %12llu %10llu %9u %9u\n",
+			    i, (unsigned long long)v.port[0].rx, (unsigned long long)v.port[1].rx,
+			    (unsigned long long)v.port[0].tx, (unsigned long long)v.port[1].tx,
+			    (unsigned long long)v.handoff_out, (unsigned long long)v.handoff_in,
+			    (unsigned long long)v.handoff_drop, (unsigned long long)v.translated,
+			    (unsigned long long)v.dropped, v.sessions, v.mappings);
+	}
+	if (json)
+		OUT(s, "]\n");
+	else
+		OUT(s, "%u workers\n", i);
+	nat_ctl_reply_ok(s);
+}
+
 /* ---- show rules ---- */
 
 struct rules_arg {
@@ -357,6 +400,7 @@ static void help(struct nat_ctl_conn *s)
 	       "show mappings [FILTER...] [json]\n"
 	       "show rules [json]\n"
 	       "show timeouts [json]\n"
+	       "show workers [json]\n"
 	       "add rule [at N] RULE          RULE as in the config file: snat|masquerade|bypass|drop|dnat ...\n"
 	       "delete rule N                 N as 'show rules' numbers them\n"
 	       "add static dst A proto tcp|udp dport N to B[:P]   (= add rule dnat ...)\n"
@@ -421,12 +465,15 @@ bool nat_ctl_cmd_handle(const struct nat_ctl_backend *be, struct nat_ctl_conn *s
 		} else if (!strcmp(sub, "timeouts")) {
 			if (only_json(s, &ws, &json))
 				show_timeouts(be, s, json);
+		} else if (!strcmp(sub, "workers")) {
+			if (only_json(s, &ws, &json))
+				show_workers(be, s, json);
 		} else if (!strcmp(sub, "sessions") || !strcmp(sub, "mappings")) {
 			bool sess = !strcmp(sub, "sessions");
 
 			nat_ctl_list_start(s, &ws, 2, sess);
 		} else {
-			nat_ctl_reply_err(s, "show what? (stats, sessions, mappings, rules, timeouts)");
+			nat_ctl_reply_err(s, "show what? (stats, sessions, mappings, rules, timeouts, workers)");
 		}
 	} else if (!strcmp(cmd, "add") && (!strcmp(sub, "rule") || !strcmp(sub, "static"))) {
 		add_rule(be, s, line, &ws, !strcmp(sub, "static"));

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <rte_telemetry.h>
 
@@ -79,6 +80,49 @@ static int tel_sessions(const char *cmd, const char *params, struct rte_tel_data
 	return 0;
 }
 
+/* /ncnat/workers,N: worker N's counters (no parameter: worker 0). */
+static int tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct nat_worker_view v;
+	unsigned long k = 0;
+	unsigned n = 0;
+	char *end;
+	int rc = -ENODEV;
+
+	(void)cmd;
+	if (params && *params) {
+		k = strtoul(params, &end, 10);
+		if (*end || k > 65535)
+			return -EINVAL;
+	}
+	__atomic_add_fetch(&tel_busy, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&tel_on, __ATOMIC_SEQ_CST) && tel_be.workers) {
+		rc = tel_be.workers(tel_be.ctx, (unsigned)k, &v);
+		while (tel_be.workers(tel_be.ctx, n, &(struct nat_worker_view){0}) == 0)
+			n++;
+	}
+	__atomic_sub_fetch(&tel_busy, 1, __ATOMIC_SEQ_CST);
+	if (rc)
+		return rc == -ENOENT ? -EINVAL : rc;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "worker", k);
+	rte_tel_data_add_dict_u64(d, "workers", n);
+	rte_tel_data_add_dict_u64(d, "inside_rx", v.port[0].rx);
+	rte_tel_data_add_dict_u64(d, "inside_tx", v.port[0].tx);
+	rte_tel_data_add_dict_u64(d, "inside_tx_drop", v.port[0].tx_drop);
+	rte_tel_data_add_dict_u64(d, "outside_rx", v.port[1].rx);
+	rte_tel_data_add_dict_u64(d, "outside_tx", v.port[1].tx);
+	rte_tel_data_add_dict_u64(d, "outside_tx_drop", v.port[1].tx_drop);
+	rte_tel_data_add_dict_u64(d, "handoff_out", v.handoff_out);
+	rte_tel_data_add_dict_u64(d, "handoff_in", v.handoff_in);
+	rte_tel_data_add_dict_u64(d, "handoff_drop", v.handoff_drop);
+	rte_tel_data_add_dict_u64(d, "translated", v.translated);
+	rte_tel_data_add_dict_u64(d, "dropped", v.dropped);
+	rte_tel_data_add_dict_u64(d, "sessions", v.sessions);
+	rte_tel_data_add_dict_u64(d, "mappings", v.mappings);
+	return 0;
+}
+
 int nat_telemetry_start(const struct nat_ctl_backend *be)
 {
 	int rc;
@@ -93,6 +137,9 @@ int nat_telemetry_start(const struct nat_ctl_backend *be)
 		if (rc == 0)
 			rc = rte_telemetry_register_cmd("/ncnat/sessions", tel_sessions,
 							"ncnat live sessions per protocol. No parameters");
+		if (rc == 0)
+			rc = rte_telemetry_register_cmd("/ncnat/workers", tel_workers,
+							"ncnat per-worker counters. Parameter: worker number (default 0)");
 		if (rc)
 			return rc;
 		tel_registered = true;

@@ -8,8 +8,10 @@
  *   /ncnat/stats     every counter by name (nat_counters.h), per-port
  *                    rx/tx/tx_drop (inside_rx ...), sessions, mappings
  *   /ncnat/sessions  live sessions: total, tcp, udp, icmp; mappings; capacity
+ *   /ncnat/workers,N worker N's frames in and out, hand-offs, translated,
+ *                    dropped, sessions, mappings (and the number of workers)
  * The callbacks run in DPDK's telemetry thread and only call the backend's
- * stats() (counters, never a table walk); the values are approximate (read
+ * stats() and workers() (counters, never a table walk); the values are approximate (read
  * while the packet thread counts).
  */
 

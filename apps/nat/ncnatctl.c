@@ -6,7 +6,7 @@
  *
  * The words of COMMAND are joined with blanks into one request line (the
  * commands are in nat_ctl.h and README.md: show stats|sessions|mappings|
- * rules|timeouts [json], add|delete rule|static, set timeout, help).  The
+ * rules|timeouts|workers [json], add|delete rule|static, set timeout, help).  The
  * answer is printed to stdout without its terminator line.
  * Exit status: 0 the command succeeded; 1 it failed (the server's
  * "error: ..." on stderr); 2 usage, or the socket cannot be used (not there,

@@ -23,6 +23,8 @@ struct fake {
 	uint32_t n_maps;
 	uint32_t holes;        /* dead slots between live ones in the walks */
 	struct nat_stats_view st;
+	struct nat_worker_view wk[4];
+	unsigned n_wk;         /* workers shown (0: the op is missing) */
 	/* calls */
 	unsigned n_walk_calls, n_rule_add, n_rule_delete, n_set_timeout, n_stats;
 	unsigned last_at;
@@ -70,6 +72,16 @@ static int fake_stats(void *ctx, struct nat_stats_view *out)
 	*out = f->st;
 	out->sessions = f->n_sess;
 	out->mappings = f->n_maps;
+	return 0;
+}
+
+static int fake_workers(void *ctx, unsigned i, struct nat_worker_view *out)
+{
+	struct fake *f = ctx;
+
+	if (i >= f->n_wk)
+		return -ENOENT;
+	*out = f->wk[i];
 	return 0;
 }
 
@@ -248,6 +260,7 @@ static struct nat_ctl_backend fake_backend(struct fake *f)
 		.rule_add = fake_rule_add,
 		.rule_delete = fake_rule_delete,
 		.set_timeout = fake_set_timeout,
+		.workers = f->n_wk ? fake_workers : NULL,
 	};
 	return be;
 }

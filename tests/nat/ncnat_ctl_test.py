@@ -70,7 +70,7 @@ def telemetry(prefix, cmds):
     out = {}
     for c in cmds:
         s.send(c.encode())
-        out[c] = json.loads(s.recv(65536).decode())[c]
+        out[c] = json.loads(s.recv(65536).decode())[c.split(",")[0]]
     s.close()
     return out
 
@@ -130,7 +130,12 @@ def main():
             check(stat_maps["shown"] == 1 and stat_maps["mappings"][0]["ext_port"] == 8080,
                   "the dnat's static mapping")
             # telemetry reads the same counters (nothing moves any more)
-            tel = telemetry(prefix, ["/ncnat/stats", "/ncnat/sessions"])
+            wk = ctl_json(ncnatctl, sock, "show", "workers")
+            check(len(wk) == 1 and wk[0]["inside"]["rx"] == n_in and wk[0]["sessions"] == tot and
+                  wk[0]["translated"] == st["counters"]["in2out"]["pkts"] +
+                  st["counters"]["out2in"]["pkts"] + st["counters"]["events"]["hairpin_pkts"],
+                  f"show workers json: {wk}")
+            tel = telemetry(prefix, ["/ncnat/stats", "/ncnat/sessions", "/ncnat/workers,0"])
             if tel is None:
                 check(os.geteuid() != 0, "telemetry socket found")
             else:
@@ -146,6 +151,9 @@ def main():
                 tsess = tel["/ncnat/sessions"]
                 check(tsess["total"] == tot and tsess["udp"] == st["sessions"]["udp"] and
                       tsess["mappings"] == st["mappings"], f"/ncnat/sessions {tsess}")
+                tw = tel["/ncnat/workers,0"]
+                check(tw["workers"] == 1 and tw["inside_rx"] == n_in and
+                      tw["translated"] == wk[0]["translated"], f"/ncnat/workers,0 {tw}")
             # changes
             rc, out, err = ctl(ncnatctl, sock, "add", "rule", "at", "1", "bypass", "src", "10.0.0.9")
             check(rc == 0 and out == "rule 1: bypass src 10.0.0.9\n", f"add rule: {rc} {out!r} {err!r}")

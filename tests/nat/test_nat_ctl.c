@@ -240,6 +240,60 @@ Test(nat_ctl, show_stats_json)
 	fake_fini(&f);
 }
 
+Test(nat_ctl, show_workers)
+{
+	struct fake f;
+	struct nat_ctl_backend be;
+	char *out;
+	unsigned i;
+
+	fake_init(&f, 3, 2);
+	be = fake_backend(&f);
+	out = fails(&be, "show workers"); /* a backend without the op */
+	cr_assert_str_eq(out, "error: this NAT has no per-worker counters\n");
+	free(out);
+	f.n_wk = 3;
+	for (i = 0; i < 3; i++) {
+		f.wk[i].port[0].rx = 100 + i;
+		f.wk[i].port[1].rx = 200 + i;
+		f.wk[i].port[0].tx = 300 + i;
+		f.wk[i].port[1].tx = 400 + i;
+		f.wk[i].handoff_out = 10 + i;
+		f.wk[i].handoff_in = 20 + i;
+		f.wk[i].handoff_drop = i;
+		f.wk[i].translated = 5000 + i;
+		f.wk[i].dropped = 60 + i;
+		f.wk[i].sessions = 70 + i;
+		f.wk[i].mappings = 80 + i;
+	}
+	be = fake_backend(&f);
+	out = ok(&be, "show workers");
+	cr_assert_eq(lines(out), 1 + 3 + 1 + 1, "%s", out); /* header, workers, total, ok */
+	cr_assert(strstr(out, "worker") == out, "%s", out);
+	for (i = 0; i < 3; i++) {
+		char want[160];
+
+		snprintf(want, sizeof(want),
+			 "\n%-6u %12u %12u %12u %12u %10u %10u %8u %12u %10u %9u %9u\n", i, 100 + i,
+			 200 + i, 300 + i, 400 + i, 10 + i, 20 + i, i, 5000 + i, 60 + i, 70 + i, 80 + i);
+		cr_assert_not_null(strstr(out, want), "no '%s' in %s", want + 1, out);
+	}
+	cr_assert_not_null(strstr(out, "\n3 workers\nok\n"), "%s", out);
+	free(out);
+	out = ok(&be, "show workers json");
+	check_json(out);
+	cr_assert_not_null(strstr(out, "[{\"worker\":0,\"inside\":{\"rx\":100,\"tx\":300,\"tx_drop\":0},"
+				       "\"outside\":{\"rx\":200,\"tx\":400,\"tx_drop\":0},"
+				       "\"handoff\":{\"out\":10,\"in\":20,\"drop\":0},"
+				       "\"translated\":5000,\"dropped\":60,\"sessions\":70,\"mappings\":80},"),
+			  "%s", out);
+	cr_assert_eq(count(out, "\"worker\":"), 3);
+	free(out);
+	out = fails(&be, "show workers now");
+	free(out);
+	fake_fini(&f);
+}
+
 Test(nat_ctl, show_rules_and_timeouts)
 {
 	struct fake f;

@@ -242,6 +242,44 @@ Test(nat_ctl_backend_multi, stats_sum_the_workers)
 	free(out);
 	cr_assert_eq(q_calls, 0, "stats quiesced the workers");
 
+	/* per worker: each pipeline's own numbers and its loop's */
+	m.loop[2].handoff_out = 17;
+	m.loop[2].handoff_in = 19;
+	m.loop[2].handoff_drop = 2;
+	for (k = 0; k < NP; k++) {
+		const struct nat_counters *c = nat_pipeline_counters(m.p[k]);
+		struct nat_worker_view wv;
+		uint64_t drops = 0;
+
+		for (i = 0; i < NAT_CNT_COUNT; i++)
+			if (!strncmp(nat_counter_name(i), "drop_", 5))
+				drops += c->v[i];
+		cr_assert_eq(m.be.workers(m.be.ctx, k, &wv), 0);
+		cr_assert_eq(wv.translated, c->v[NAT_CNT_IN2OUT_PKTS] + c->v[NAT_CNT_OUT2IN_PKTS] +
+						    c->v[NAT_CNT_HAIRPIN_PKTS]);
+		cr_assert_eq(wv.dropped, drops);
+		cr_assert_eq(wv.sessions, nat_pipeline_sessions(m.p[k]));
+		cr_assert_eq(wv.mappings, nat_pipeline_mappings(m.p[k]));
+		for (i = 0; i < 2; i++) {
+			uint64_t rx = m.loops[k] ? m.loop[k].rx[i] : 0;
+
+			cr_assert_eq(wv.port[i].rx, rx, "worker %u", k);
+			cr_assert_eq(wv.port[i].tx, m.loops[k] ? m.loop[k].tx[i] : 0);
+		}
+		cr_assert_eq(wv.handoff_out, k == 2 ? 17u : 0u);
+		cr_assert_eq(wv.handoff_in, k == 2 ? 19u : 0u);
+		cr_assert_eq(wv.handoff_drop, k == 2 ? 2u : 0u);
+	}
+	{
+		struct nat_worker_view wv;
+
+		cr_assert_eq(m.be.workers(m.be.ctx, NP, &wv), -ENOENT);
+	}
+	out = be_exec_ok(&m.be, "show workers");
+	cr_assert(strstr(out, "\n3 workers\nok\n"), "%s", out);
+	free(out);
+	cr_assert_eq(q_calls, 0, "show workers quiesced the workers");
+
 	/* no loops at all: zero port counters, the rest as before */
 	cr_assert_eq(nat_ctl_backend_init_multi(&m.be, &m.ctx, m.p, NP, NULL, fake_clock,
 						fake_quiesce, &q_calls),

@@ -232,6 +232,14 @@ if [ "${NL_WORKERS:-1}" -gt 1 ] && [ -n "$NL_CTL" ]; then
 	else
 		fail hairpin-workers "curl got '$body'; the server saw '$src' (want $NL_OUT_ADDR); hairpin_handoff=$handed (want > 0)"
 	fi
+	# every worker translated some of it (column 9 of `show workers`)
+	nl_ctl show workers >"$NL_DIR/workers.txt" 2>&1
+	busy=$(awk 'NR > 1 && $1 ~ /^[0-9]+$/ && $9 > 0' "$NL_DIR/workers.txt" | wc -l)
+	if grep -q "^$NL_WORKERS workers$" "$NL_DIR/workers.txt" && [ "$busy" -eq "$NL_WORKERS" ]; then
+		pass show-workers "ncnatctl show workers: $NL_WORKERS workers, each translated frames"
+	else
+		fail show-workers "want $NL_WORKERS workers that all translated: $(tr '\n' '|' <"$NL_DIR/workers.txt")"
+	fi
 fi
 
 # ---- 8. the session table (ncnatctl) ----
