@@ -134,7 +134,7 @@ static void fast_sync(struct nat_sess *s)
 		return;
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
-	f->last = s->last;
+	f->last = (uint32_t)s->last;
 }
 
 static void sess_refresh(struct nat_pipeline *p, struct nat_sess *s)
@@ -208,7 +208,7 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	f->proto = m->proto;
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
-	f->last = s->last;
+	f->last = (uint32_t)s->last;
 	f->loop = s2 == NULL && is_external(p, s->rem_addr);
 	key_in(&k1, m, s);
 	if (s2)
@@ -527,7 +527,7 @@ static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 
 	if (p->now > f->last) {
 		s->last = p->now;
-		f->last = p->now;
+		f->last = (uint32_t)p->now;
 	}
 	if (to != f->timeout) {
 		s->timeout = to;

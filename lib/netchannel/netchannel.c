@@ -28,8 +28,8 @@
 
 _Static_assert(NC_BURST_MAX <= NC_FLOW_BULK_MAX, "a burst is one bulk flow lookup");
 _Static_assert(NC_BURST_MAX <= 64, "burst bookkeeping uses 64-bit masks");
-_Static_assert(offsetof(struct netchannel, ops) == 64, "cold fields fill the first line");
-_Static_assert(offsetof(struct netchannel, priv) == 80, "ops, rx_pkts, then priv");
+_Static_assert(offsetof(struct netchannel, ops) == 40, "cold fields first");
+_Static_assert(offsetof(struct netchannel, priv) == 56, "ops, rx_pkts, then priv");
 #define DEFAULT_RING 1024u
 #define DEFAULT_EXPIRE_BUDGET 1024u
 
@@ -42,12 +42,14 @@ static void nc_destroy(struct netchannel *nc)
 	if (nc->ops->cleanup != NULL)
 		nc->ops->cleanup(nc);
 	if (e != NULL) {
-		nc_timer_cancel(e->timers, &nc->timer);
+		if (nc->timer != NULL)
+			nc_timer_cancel(e->timers, nc->timer);
 		e->chan[nc->id] = NULL;
 		e->gen[nc->id]++;
 		e->free_ids[e->nfree++] = nc->id;
 		e->live--;
 	}
+	free(nc->timer);
 	free(nc);
 }
 
@@ -120,10 +122,10 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 		return -ESHUTDOWN;
 	if (e->nfree == 0)
 		return -ENOSPC;
-	size_t priv = (ops->priv_size + 15) & ~(size_t)15;
-	/* malloc's 16-byte alignment is what priv needs: 64-byte alignment
-	 * would cost up to 48 bytes per object (millions of NAT sessions) and
-	 * save a line only for private states of less than 48 bytes */
+	size_t priv = (ops->priv_size + 7) & ~(size_t)7;
+	/* malloc's alignment gives priv its 8 bytes: 64-byte alignment would
+	 * cost up to 56 bytes per object (millions of NAT sessions) and save
+	 * a line only for private states of less than 8 bytes */
 	nc = malloc(sizeof(*nc) + priv);
 	if (nc == NULL)
 		return -ENOMEM;
@@ -134,14 +136,15 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 	nc->id = e->free_ids[--e->nfree];
 	nc->gen = e->gen[nc->id];
 	nc->eng = e;
-	nc_timer_init(&nc->timer, NC_SRC_ENGINE, nc_id64(nc));
 	e->chan[nc->id] = nc;
 	e->live++;
 	if (ops->init != NULL) {
 		rc = ops->init(nc, arg);
 		if (rc != 0) {
 			/* Unregister without cleanup (init failed). */
-			nc_timer_cancel(e->timers, &nc->timer);
+			if (nc->timer != NULL)
+				nc_timer_cancel(e->timers, nc->timer);
+			free(nc->timer);
 			e->chan[nc->id] = NULL;
 			e->gen[nc->id]++;
 			e->free_ids[e->nfree++] = nc->id;
@@ -158,8 +161,8 @@ void nc_close(struct netchannel *nc)
 {
 	if (nc == NULL)
 		return;
-	if (nc->eng != NULL)
-		nc_timer_cancel(nc->eng->timers, &nc->timer);
+	if (nc->eng != NULL && nc->timer != NULL)
+		nc_timer_cancel(nc->eng->timers, nc->timer);
 	nc->flags |= NCF_CLOSED;
 	nc_unref(nc);
 }
@@ -222,12 +225,19 @@ int nc_timer_set(struct netchannel *nc, uint64_t expires_ns, uint64_t period_ns)
 {
 	if (nc == NULL || nc->eng == NULL)
 		return -EINVAL;
-	return nc_timer_arm(nc->eng->timers, &nc->timer, expires_ns, period_ns);
+	if (nc->timer == NULL) {
+		nc->timer = malloc(sizeof(*nc->timer));
+		if (nc->timer == NULL)
+			return -ENOMEM;
+		nc_timer_init(nc->timer, NC_SRC_ENGINE, nc_id64(nc));
+	}
+	return nc_timer_arm(nc->eng->timers, nc->timer, expires_ns, period_ns);
 }
 
 bool nc_timer_stop(struct netchannel *nc)
 {
-	return nc != NULL && nc->eng != NULL && nc_timer_cancel(nc->eng->timers, &nc->timer);
+	return nc != NULL && nc->eng != NULL && nc->timer != NULL &&
+	       nc_timer_cancel(nc->eng->timers, nc->timer);
 }
 
 /* ---- engine ------------------------------------------------------------ */
@@ -324,7 +334,8 @@ void nc_engine_free(struct nc_engine *e)
 	for (uint32_t i = 0; i < e->cfg.max_channels && e->chan != NULL; i++) {
 		struct netchannel *nc = e->chan[i];
 		if (nc != NULL) {
-			nc_timer_cancel(e->timers, &nc->timer);
+			if (nc->timer != NULL)
+				nc_timer_cancel(e->timers, nc->timer);
 			nc->eng = NULL;
 		}
 	}
@@ -701,12 +712,13 @@ static void resolve_misses(struct nc_engine *e, const unsigned *miss, unsigned n
 	}
 }
 
-/* The lines a process() call touches in a netchannel: ops and rx_pkts,
- * and the start of priv (ncnat sessions: 64 bytes). */
+/* The lines a process() call touches in a netchannel: the 64 bytes from
+ * ops (ops, rx_pkts and the first 48 bytes of priv: a whole ncnat session),
+ * at most two lines. */
 static inline void prefetch_hot(const struct netchannel *nc)
 {
 	__builtin_prefetch(&nc->ops, 1);
-	__builtin_prefetch(&nc->priv[63], 1);
+	__builtin_prefetch((const char *)&nc->ops + 63, 1);
 }
 
 static inline uint32_t ptr_hash(const void *p)

@@ -62,7 +62,9 @@
  *
  * Timers
  * ------
- * Every netchannel has one timer (nc_timer_set).  The engine's timer set
+ * Every netchannel has one timer (nc_timer_set; its memory is taken by the
+ * first call, so netchannels that never arm one do not pay for it).  The
+ * engine's timer set
  * posts an NC_EV_TIMER event to the engine's completion ring at expiry
  * (ncring.h, nc_timer.h) whose udata is the netchannel's id; the engine
  * thread's nc_engine_poll() polls the timers, drains timer events and calls
@@ -294,12 +296,13 @@ void nc_unref(struct netchannel *nc);
 /** Current reference count (for tests and diagnostics).  Any thread. */
 uint32_t nc_refcount(const struct netchannel *nc);
 
-/** Private state (ops->priv_size bytes, 16-byte aligned).  Any thread. */
+/** Private state (ops->priv_size bytes, 8-byte aligned).  Any thread. */
 void *nc_priv(struct netchannel *nc);
 /** Type, engine and id (unique among live netchannels; ids are reused,
  *  nc_id64 adds a generation that makes a stale one recognisable). */
 const struct nc_ops *nc_ops_of(const struct netchannel *nc);
 struct nc_engine *nc_engine_of(const struct netchannel *nc);
+
 uint32_t nc_id(const struct netchannel *nc);
 uint64_t nc_id64(const struct netchannel *nc);
 /** The live netchannel with this 64-bit id, or NULL.  Engine thread. */
