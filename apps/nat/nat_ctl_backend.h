@@ -29,8 +29,8 @@
  *   - rule_add: on every pipeline in order; when pipeline k refuses, the
  *     rule is deleted again from pipes[0..k-1] and k's error is returned:
  *     the rule lists are as before.  Residual: a dnat rule's external port,
- *     once reserved in pipes[0..k-1], stays reserved there (as after any
- *     dnat delete), and a first masquerade rule leaves its allocator;
+ *     once reserved in pipes[0..k-1], goes through hold-down there (as after
+ *     any dnat delete), and a first masquerade rule leaves its allocator;
  *   - rule_delete: the index is checked on every pipeline, then the rule is
  *     deleted from each in order; if pipeline k fails (only -ENOMEM can),
  *     the rule is added back to pipes[0..k-1] at the same position and k's

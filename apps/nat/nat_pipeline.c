@@ -675,8 +675,8 @@ int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_
 		if (owner && nat_mapping_count(p->st) >= p->cfg.sessions)
 			return rule_err(err, errlen, -ENOSPC, "mapping table full");
 		a = ext == p->cfg.outside.addr ? p->masq : p->pool;
-		/* in use without a mapping: reserved already (config, or a
-		 * deleted dnat rule: its port stays reserved) */
+		/* in use without a mapping here: reserved already (another
+		 * worker's port forward target, or held by a subscriber) */
 		reserve = a && !nat_ports_in_use(a, proto, ext, port);
 	}
 	if (r->action == NAT_ACT_MASQUERADE && !p->masq) {
@@ -792,9 +792,20 @@ int nat_pipeline_rule_delete(struct nat_pipeline *p, uint32_t idx, uint64_t now,
 		m = nat_mapping_find_out(p->st, r->match.proto, r->match.dst_lo.v4,
 					 r->match.dport_lo);
 	if (m && (m->flags & NAT_MAP_STATIC)) {
-		/* its sessions go with it; the external port stays reserved */
+		/* its sessions go with it */
 		rc = nat_mapping_delete(p->st, m, now);
 		(void)rc; /* cannot fail: m is live */
+	}
+	if (r->action == NAT_ACT_DNAT) {
+		/* the external port leaves its reservation through hold-down,
+		 * in every worker's allocator (each reserved it) */
+		struct nat_ports *a = r->match.dst_lo.v4 == p->cfg.outside.addr ? p->masq : p->pool;
+
+		if (a) {
+			rc = nat_ports_unreserve(a, r->match.proto, r->match.dst_lo.v4,
+						 r->match.dport_lo, now);
+			(void)rc; /* -ENOENT: never reserved (no allocator had it) */
+		}
 	}
 	rules_commit(p, nr, n - 1, dtab, dmask);
 	return 0;

@@ -278,8 +278,8 @@ int nat_pipeline_rule_add(struct nat_pipeline *p, uint32_t at, const struct nat_
 
 /**
  * Delete rule number idx (0-based).  A dnat rule's static mapping goes with
- * its sessions; its external port stays reserved (never allocated
- * dynamically) until restart.  Mappings made through a deleted snat or
+ * its sessions; its external port is freed like a dynamic one (handed out
+ * again after hold-down).  Mappings made through a deleted snat or
  * masquerade rule stay until they expire.
  * @return 0; -ENOENT (no such rule); -ENOMEM.
  */

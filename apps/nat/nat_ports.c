@@ -645,18 +645,57 @@ int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uin
 			uint32_t b = ((uint32_t)out_port - p->cfg.port_lo) / p->cfg.block;
 
 			if (b < p->n_blocks) {
-				if (s->blk_owner[b] == BLK_FREE && b - p->own_first < p->own_n)
-					s->n_owned++;
-				else if (s->blk_owner[b] != BLK_RESERVED) {
+				if (s->blk_owner[b] == BLK_FREE) {
+					if (b - p->own_first < p->own_n)
+						s->n_owned++;
+				} else if (s->blk_owner[b] != BLK_RESERVED) {
 					bit_clr(s->used, out_port);
 					return -EEXIST;
 				}
 				s->blk_owner[b] = BLK_RESERVED;
+				s->blk_used[b]++; /* a reserved block counts its reservations */
 			}
 		} else if (out_port >= p->own_lo && out_port <= p->own_hi) {
 			s->n_busy++;
 		}
 	}
+	return 0;
+}
+
+int nat_ports_unreserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uint16_t out_port,
+			uint64_t now)
+{
+	int pi = nat_proto_idx(proto);
+	uint32_t ai;
+	struct space *s;
+
+	if (!p || pi < 0)
+		return -EINVAL;
+	ai = addr_index(p, out_addr);
+	if (ai == NO_IDX)
+		return -ENOENT;
+	s = p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
+	if (!s || !bit_get(s->used, out_port))
+		return -ENOENT;
+	if (out_port >= p->cfg.port_lo && out_port <= p->cfg.port_hi && block_mode(p)) {
+		uint32_t b = ((uint32_t)out_port - p->cfg.port_lo) / p->cfg.block;
+
+		if (b < p->n_blocks) {
+			if (s->blk_owner[b] != BLK_RESERVED || s->blk_used[b] == 0)
+				return -ENOENT; /* a subscriber's port */
+			if (--s->blk_used[b] == 0) {
+				s->blk_owner[b] = BLK_FREE;
+				s->blk_held[b] = now + p->cfg.hold_down;
+				if (b - p->own_first < p->own_n)
+					s->n_owned--;
+			}
+		}
+	}
+	bit_clr(s->used, out_port);
+	if (p->cfg.hold_down && fifo_push(p, ai, pi, out_port, now + p->cfg.hold_down) == 0)
+		bit_set(s->held, out_port);
+	else if (!block_mode(p) && out_port >= p->own_lo && out_port <= p->own_hi)
+		s->n_busy--;
 	return 0;
 }
 

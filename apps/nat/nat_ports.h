@@ -146,6 +146,17 @@ int nat_ports_release(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint
 int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr,
 		      uint16_t out_port) NC_MUST_CHECK;
 
+/**
+ * End a reservation (a static mapping removed at run time): the port is
+ * held for hold_down seconds like a freed one, then handed out again.  The
+ * caller guarantees that it is a reservation; the allocator checks what it
+ * can (in use; in block mode, in a reserved block).
+ * @return 0; -ENOENT (not in use, a subscriber's block, unknown address);
+ *   -EINVAL.
+ */
+int nat_ports_unreserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uint16_t out_port,
+			uint64_t now) NC_MUST_CHECK;
+
 /** Is (out_addr, out_port) allocated or reserved?  false for unknown addresses. */
 bool nat_ports_in_use(const struct nat_ports *p, uint8_t proto, uint32_t out_addr,
 		      uint16_t out_port);

@@ -857,3 +857,34 @@ Test(nat_pipeline, burst_equals_single_frames)
 	nat_pipeline_free(pb);
 	nat_pipeline_free(ps);
 }
+
+/* A port forward deleted at run time gives its external port back: held
+ * for hold-down like any freed port, then handed out (here: preserved for a
+ * masquerade client whose own port it is). */
+Test(nat_pipeline, deleted_port_forward_frees_its_port)
+{
+	struct nat_pipeline *p = mk("");
+	const struct nat_config *c = nat_pipeline_config(p);
+	uint8_t b[256];
+	size_t n;
+	char err[256];
+	uint32_t idx;
+
+	/* before: 8080 is the forward's, so the client gets another port */
+	n = pkt(b, 6, IP4(10, 0, 0, 130), IP4(192, 0, 2, 1), 8080, 80, 0x02, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1000), NAT_TX_OUTSIDE);
+	cr_assert_eq(check(b, n).key.src.v4, IP4(203, 0, 113, 1));
+	cr_assert_neq(check(b, n).key.sport, 8080);
+	for (idx = 0; idx < c->n_rules && c->rules[idx].action != NAT_ACT_DNAT; idx++)
+		;
+	cr_assert_lt(idx, c->n_rules);
+	cr_assert_eq(nat_pipeline_rule_delete(p, idx, 1000, err, sizeof(err)), 0, "%s", err);
+	/* held for 120 s */
+	n = pkt(b, 6, IP4(10, 0, 0, 131), IP4(192, 0, 2, 1), 8080, 80, 0x02, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1119), NAT_TX_OUTSIDE);
+	cr_assert_neq(check(b, n).key.sport, 8080, "handed out during hold-down");
+	n = pkt(b, 6, IP4(10, 0, 0, 132), IP4(192, 0, 2, 1), 8080, 80, 0x02, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, 1120), NAT_TX_OUTSIDE);
+	cr_assert_eq(check(b, n).key.sport, 8080, "not handed out after hold-down");
+	nat_pipeline_free(p);
+}

@@ -147,6 +147,87 @@ Test(nat_ports, reserve)
 	nat_ports_free(p);
 }
 
+/* A reservation ends (a port forward deleted at run time): the port is held
+ * for hold-down like a freed one, then handed out again. */
+Test(nat_ports, unreserve)
+{
+	struct nat_ports *p = mk(1, 1024, 1031, 10, 1, 100, NULL, NULL);
+	uint32_t a, i;
+	uint16_t port, got[8];
+
+	cr_assert_eq(nat_ports_unreserve(p, 17, A1, 1026, 0), -ENOENT); /* not reserved */
+	cr_assert_eq(nat_ports_unreserve(p, 17, A2, 1026, 0), -ENOENT); /* not ours */
+	cr_assert_eq(nat_ports_unreserve(p, 99, A1, 1026, 0), -EINVAL);
+	cr_assert_eq(nat_ports_reserve(p, 17, A1, 1026), 0);
+	/* even inside ports get even ports (parity): three of the four go to
+	 * subscribers, 1026 never */
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(nat_ports_alloc(p, 17, IP4(10, 0, 0, 1 + i), 1026, 10, &a, &got[i]), 0);
+		cr_assert_neq(got[i], 1026);
+	}
+	cr_assert_eq(nat_ports_alloc(p, 17, IP4(10, 0, 0, 9), 1026, 10, &a, &port), -ENOSPC);
+	cr_assert_eq(nat_ports_unreserve(p, 17, A1, 1026, 50), 0);
+	cr_assert(!nat_ports_in_use(p, 17, A1, 1026));
+	cr_assert_eq(nat_ports_unreserve(p, 17, A1, 1026, 50), -ENOENT); /* once */
+	/* held until 150 */
+	cr_assert_eq(nat_ports_alloc(p, 17, IP4(10, 0, 0, 9), 1026, 149, &a, &port), -ENOSPC);
+	cr_assert_eq(nat_ports_alloc(p, 17, IP4(10, 0, 0, 9), 1026, 150, &a, &port), 0);
+	cr_assert_eq(port, 1026);
+	/* and it can be reserved again once free */
+	cr_assert_eq(nat_ports_release(p, 17, IP4(10, 0, 0, 9), A1, 1026, 200), 0);
+	cr_assert_eq(nat_ports_reserve(p, 17, A1, 1026), 0);
+	nat_ports_free(p);
+}
+
+Test(nat_ports, unreserve_blocks)
+{
+	struct nat_ports *p = mk(1, 1024, 1151, 64, 32, 100, NULL, NULL); /* 4 blocks of 32 */
+	uint32_t a, i;
+	uint16_t port;
+
+	/* two port forwards in block 1, one in block 2 */
+	cr_assert_eq(nat_ports_reserve(p, 6, A1, 1056), 0);
+	cr_assert_eq(nat_ports_reserve(p, 6, A1, 1060), 0);
+	cr_assert_eq(nat_ports_reserve(p, 6, A1, 1090), 0);
+	/* two subscribers take the two free blocks; a third finds none */
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(nat_ports_alloc(p, 6, IP4(10, 0, 0, 1 + i), 5000, 10, &a, &port), 0);
+	cr_assert_eq(nat_ports_alloc(p, 6, IP4(10, 0, 0, 3), 5000, 10, &a, &port), -ENOSPC);
+	/* a subscriber's port is not a reservation */
+	cr_assert_eq(nat_ports_unreserve(p, 6, A1, port, 10), -ENOENT);
+	/* block 1 is free only when both of its reservations ended */
+	cr_assert_eq(nat_ports_unreserve(p, 6, A1, 1056, 20), 0);
+	cr_assert_eq(nat_ports_alloc(p, 6, IP4(10, 0, 0, 3), 5000, 500, &a, &port), -ENOSPC);
+	cr_assert_eq(nat_ports_unreserve(p, 6, A1, 1060, 30), 0);
+	cr_assert_eq(nat_ports_alloc(p, 6, IP4(10, 0, 0, 3), 5000, 129, &a, &port), -ENOSPC);
+	cr_assert_eq(nat_ports_alloc(p, 6, IP4(10, 0, 0, 3), 5000, 130, &a, &port), 0);
+	cr_assert(port >= 1056 && port < 1088, "port %u not from block 1", port);
+	nat_ports_free(p);
+}
+
+/* With workers, every allocator reserves a port forward's port, also in a
+ * block of another worker's slice (where it is simply never handed out). */
+Test(nat_ports, reserve_in_another_workers_block)
+{
+	const uint32_t addrs[1] = {A1};
+	struct nat_shard sh;
+	struct nat_ports_config c = {
+		.addrs = addrs, .n_addrs = 1, .port_lo = 1024, .port_hi = 1151, .quota = 64,
+		.block = 32, .hold_down = 10, .max_subscribers = 8, .shard = &sh,
+	};
+	struct nat_ports *p = NULL;
+
+	cr_assert_eq(nat_shard_init(&sh, 0, 2, 1024, 1151, 32), 0);
+	cr_assert_eq(nat_ports_create(&c, &p), 0);
+	cr_assert_eq(nat_shard_port_owner(&sh, 1120), 1);
+	cr_assert_eq(nat_ports_reserve(p, 6, A1, 1120), 0);
+	cr_assert_eq(nat_ports_reserve(p, 6, A1, 1121), 0);
+	cr_assert(nat_ports_in_use(p, 6, A1, 1120));
+	cr_assert_eq(nat_ports_unreserve(p, 6, A1, 1120, 5), 0);
+	cr_assert_eq(nat_ports_unreserve(p, 6, A1, 1121, 5), 0);
+	nat_ports_free(p);
+}
+
 struct evlog {
 	struct nat_ports_event ev[64];
 	int n;
