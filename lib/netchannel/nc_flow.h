@@ -15,22 +15,29 @@
  *
  * Design
  * ------
- * A bucketised hash table of our own (flow.c): 64-byte buckets of eight
- * {16-bit signature, entry index} slots (compared with one SIMD compare),
- * chained to overflow buckets when full, and 64-byte entries holding the key,
- * the value, the last-seen time and the timeout in one cache line.  A lookup
- * therefore costs one bucket line and one entry line, and gets value and
- * timestamp with the key; the bulk lookup hashes the burst, prefetches all
- * buckets, then all candidate entries, so that the misses overlap.  The
- * number of buckets is a power of two >= capacity / 4, so overflow is rare.
- * Memory: about 64 B/entry + 16..32 B/entry of buckets (~90 B/entry at 10 M).
+ * A bucketised hash table of our own (flow.c): 64-byte buckets of ten
+ * {16-bit signature, entry index} slots (compared with SIMD), chained to
+ * overflow buckets when full, and entries that hold the key, the value, the
+ * last-seen time and the timeout together.  A lookup therefore costs one
+ * bucket line and one entry line, and gets value and timestamp with the key;
+ * the bulk lookup hashes the burst, prefetches all buckets, then all
+ * candidate entries, so that the misses overlap.
+ *
+ * Two entry layouts share 64-byte lines: a compact 32-byte entry (two per
+ * line) for IPv4 keys, with the key packed into 16 bytes and last_seen and
+ * timeout in 32 bits each, and a wide 64-byte entry with 64-bit times for
+ * IPv6 keys and for IPv4 keys whose times do not fit (see Time).  Entry
+ * memory is taken in segments of up to 1 MiB as the table fills, so it
+ * follows the entries in use.  There are ceil(capacity / 6) buckets.
+ * Memory at 10 M IPv4 keys, all in: 46 B/key (ncbench flow), 91 B per NAT
+ * session of two keys (ncbench nat), against 99 B/key and 198 B/session for
+ * the former all-64-byte layout; IPv6 keys take about 64 + 13 B.
  *
  * Why not rte_hash: it was the first backend (rte_hash in lock-free mode,
  * its data pointing at a slot with value and timestamps); the slot cost a
  * third cache miss per lookup and it ran at 0.55-0.69x bare rte_hash.  This
- * table runs faster than bare rte_hash on the same keys: 1.4-1.9x single,
- * 1.1-1.6x in bursts of 32, at 1 M and 10 M entries, inserts 2-2.5x, with a
- * little less memory (ncbench flow; 4 KiB pages, shared 2-vCPU EPYC VM).
+ * table runs faster than bare rte_hash on the same keys with well under
+ * half its memory (ncbench flow; 4 KiB pages, shared 2-vCPU EPYC VM).
  *
  * Readers touch the entry on a hit: last_seen only moves forward, and a
  * store happens only when it changes, so a steady flow in coarse time units
@@ -50,6 +57,18 @@
  * Timestamps and timeouts are in the caller's unit (seconds, TSC cycles...);
  * the table only compares them.  An entry is idle once
  * now - last_seen >= timeout.
+ *
+ * Compact entries keep both in 32 bits, exactly, for clocks that stay below
+ * 2^32 units: seconds (since the epoch: until 2106) or milliseconds from the
+ * start (49.7 days).  An IPv4 key is stored compact when it is added with
+ * now < 2^32 and a timeout < 2^32 - 1 or UINT64_MAX; otherwise, and always
+ * with NC_FLOW_F_WIDE, it gets a wide entry with 64-bit times, so a clock in
+ * nanoseconds or TSC cycles since boot gets wide entries by itself.  Limits
+ * of a compact entry after its add: a later timestamp >= 2^32 is stored as
+ * 2^32 - 1 (the entry then goes idle timeout units after that point however
+ * often it is used), and nc_flow_set_timeout() with a timeout >= 2^32 - 1
+ * makes it never idle (reported as UINT64_MAX).  A caller whose clock may
+ * start near 0 in a fine unit should create the table with NC_FLOW_F_WIDE.
  *
  * Thread safety and memory reclamation
  * ------------------------------------
@@ -115,6 +134,7 @@ struct nc_flow_key {
 
 /** nc_flow_config.flags */
 #define NC_FLOW_F_MULTI_WRITER 0x1 /**< writer calls from any thread (internal lock) */
+#define NC_FLOW_F_WIDE 0x2 /**< 64-byte entries with 64-bit times for every key (see Time) */
 
 struct nc_flow_config {
 	const char *name;        /**< label for memory statistics; may be NULL */
@@ -213,7 +233,8 @@ void nc_flow_free(struct nc_flow *t);
  * Insert key -> value, last_seen = now, idle timeout = timeout.
  * @return 0; -EEXIST (key present, table unchanged); -ENOSPC (capacity
  *   reached, or removed entries still awaiting their grace period hold the
- *   spare room); -EINVAL (NULL t or key).
+ *   spare room, or the overflow buckets are exhausted); -ENOMEM (a new
+ *   1 MiB entry segment could not be allocated); -EINVAL (NULL t or key).
  */
 int nc_flow_add(struct nc_flow *t, const struct nc_flow_key *key, void *value, uint64_t now,
 		uint64_t timeout) NC_MUST_CHECK;
@@ -226,10 +247,12 @@ int nc_flow_add(struct nc_flow *t, const struct nc_flow_key *key, void *value, u
 int nc_flow_delete(struct nc_flow *t, const struct nc_flow_key *key, void **value) NC_MUST_CHECK;
 
 /**
- * Visit up to budget entry slots from an internal cursor (wrapping around);
- * remove each entry idle at now (now - last_seen >= timeout) for which cb
- * returns true (cb NULL: remove every idle entry).  A full pass over the
- * table takes capacity / budget calls.
+ * Visit up to budget 64-byte entry lines (one wide or two compact entries
+ * each) from an internal cursor (wrapping around); remove each entry idle at
+ * now (now - last_seen >= timeout) for which cb returns true (cb NULL:
+ * remove every idle entry).  A full pass over the table takes at most
+ * capacity / budget calls (plus the QSBR headroom); half that for a table
+ * that only ever held compact (IPv4) entries.
  * @return the number of entries removed; -EINVAL (NULL t or budget 0).
  */
 int nc_flow_expire(struct nc_flow *t, uint64_t now, uint32_t budget, nc_flow_expire_cb cb,
