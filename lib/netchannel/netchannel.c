@@ -35,6 +35,43 @@ _Static_assert(offsetof(struct netchannel, priv) == 56, "ops, rx_pkts, then priv
 
 /* ---- netchannel objects ------------------------------------------------ */
 
+/* Object memory: the engine's slab for its size (the first
+ * NC_ENGINE_SLABS sizes it sees), else malloc.  Detached objects (the
+ * engine freed) go back to their orphaned slab from any thread. */
+static struct netchannel *nc_mem_alloc(struct nc_engine *e, size_t size)
+{
+	struct netchannel *nc;
+	unsigned i;
+
+	for (i = 0; i < NC_ENGINE_SLABS && size <= NC_SLAB_MAX_OBJ; i++) {
+		if (e->slab[i] == NULL) {
+			e->slab[i] = nc_slab_create(size);
+			if (e->slab[i] == NULL)
+				break;
+		}
+		if (nc_slab_obj_size(e->slab[i]) == ((size + 7) & ~(size_t)7)) {
+			nc = nc_slab_alloc(e->slab[i]);
+			if (nc != NULL) {
+				memset(nc, 0, size);
+				nc->flags = NCF_SLAB;
+			}
+			return nc;
+		}
+	}
+	nc = malloc(size);
+	if (nc != NULL)
+		memset(nc, 0, size);
+	return nc;
+}
+
+static void nc_mem_free(struct netchannel *nc)
+{
+	if (nc->flags & NCF_SLAB)
+		nc_slab_free(nc);
+	else
+		free(nc);
+}
+
 static void nc_destroy(struct netchannel *nc)
 {
 	struct nc_engine *e = nc->eng;
@@ -50,7 +87,7 @@ static void nc_destroy(struct netchannel *nc)
 		e->live--;
 	}
 	free(nc->timer);
-	free(nc);
+	nc_mem_free(nc);
 }
 
 /*
@@ -126,10 +163,9 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 	/* malloc's alignment gives priv its 8 bytes: 64-byte alignment would
 	 * cost up to 56 bytes per object (millions of NAT sessions) and save
 	 * a line only for private states of less than 8 bytes */
-	nc = malloc(sizeof(*nc) + priv);
+	nc = nc_mem_alloc(e, sizeof(*nc) + priv);
 	if (nc == NULL)
 		return -ENOMEM;
-	memset(nc, 0, sizeof(*nc) + priv);
 	atomic_init(&nc->refcnt, 1);
 	nc->ops = ops;
 	nc->rule_id = CLS_NO_MATCH;
@@ -149,7 +185,7 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 			e->gen[nc->id]++;
 			e->free_ids[e->nfree++] = nc->id;
 			e->live--;
-			free(nc);
+			nc_mem_free(nc);
 			return rc > 0 ? -rc : rc;
 		}
 	}
@@ -340,6 +376,8 @@ void nc_engine_free(struct nc_engine *e)
 		}
 	}
 	nc_timers_free(e->timers);
+	for (unsigned i = 0; i < NC_ENGINE_SLABS; i++)
+		nc_slab_orphan(e->slab[i]); /* detached ones keep their memory */
 	cls_free(e->cls);
 	for (unsigned z = 0; z < NC_ENGINE_ZONES; z++)
 		cls_free(e->zcls[z]);
@@ -378,6 +416,9 @@ void nc_engine_stats(const struct nc_engine *e, struct nc_engine_stats *st)
 	*st = e->st;
 	st->channels = e->live;
 	st->flows = e->flows ? nc_flow_count(e->flows) : 0;
+	st->object_bytes = 0;
+	for (unsigned i = 0; i < NC_ENGINE_SLABS; i++)
+		st->object_bytes += nc_slab_bytes(e->slab[i]);
 }
 
 void nc_pkt_drop(struct nc_engine *e, struct nc_pkt *pkt)

@@ -197,6 +197,9 @@ struct nc_engine_stats {
 	uint64_t expired_flows;  /**< keys removed by idle expiry */
 	uint32_t channels;       /**< live netchannels */
 	uint32_t flows;          /**< keys in the flow table */
+	uint64_t object_bytes;   /**< memory the engine holds for netchannel
+				      objects (its slabs' 2 MiB chunks; objects
+				      of other sizes are malloc'd, not counted) */
 };
 
 /* ---- engine life cycle (engine thread) ------------------------------ */

@@ -6,11 +6,15 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 
+#include "nc_slab.h"
 #include "nc_timer.h"
 #include "netchannel.h"
 
 #define NCF_LISTENER 0x1u
 #define NCF_CLOSED 0x2u
+#define NCF_SLAB 0x4u     /* memory from the engine's slab (nc_slab.h) */
+
+#define NC_ENGINE_SLABS 4 /* object sizes with a slab; others: malloc */
 
 #define NC_NO_ID UINT32_MAX
 
@@ -21,7 +25,8 @@
  * touches the lines from ops to the end of priv (nc_engine_run prefetches
  * them for the whole burst) and nothing else of the object.  The header is
  * 56 bytes and priv 8-byte aligned: a NAT session (56 bytes of priv) is a
- * 112-byte object, 128 bytes with malloc's header (160 before), for tens of
+ * 112-byte object (160 with malloc before), from the engine's slab of that
+ * size (2 MiB chunks, transparent huge pages: nc_slab.h), for tens of
  * millions of them.  The timer is allocated by the first nc_timer_set(): most
  * netchannels (NAT sessions, flows) never arm one.
  */
@@ -52,6 +57,7 @@ struct nc_engine {
 	unsigned defer;       /* > 0: last unrefs are deferred (burst, table call) */
 	bool closing;         /* nc_engine_free runs */
 	struct nc_timers *timers;
+	struct nc_slab *slab[NC_ENGINE_SLABS]; /* netchannels by object size */
 	struct netchannel **chan; /* by id */
 	uint32_t *gen;            /* by id */
 	uint32_t *free_ids;

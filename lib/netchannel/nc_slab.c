@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Netchannel memory in 2 MiB chunks; see nc_slab.h. */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "nc_slab.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define CHUNK ((size_t)2 << 20) /* one huge page */
+#define CHUNK_HDR 64            /* the chunk's first line */
+
+struct chunk {
+	struct nc_slab *slab;
+	struct chunk *next;
+};
+
+struct nc_slab {
+	size_t obj;
+	struct chunk *chunks;
+	char *bump, *bump_end; /* the newest chunk's untouched tail */
+	void *free_list;       /* linked through the objects' first word */
+	_Atomic size_t live;   /* live objects + 1 while the owner has it */
+	_Atomic bool orphan;
+	size_t bytes;
+};
+
+struct nc_slab *nc_slab_create(size_t obj_size)
+{
+	struct nc_slab *s;
+
+	if (obj_size == 0 || obj_size > NC_SLAB_MAX_OBJ)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->obj = (obj_size + 7) & ~(size_t)7;
+	atomic_init(&s->live, 1);
+	atomic_init(&s->orphan, false);
+	return s;
+}
+
+size_t nc_slab_obj_size(const struct nc_slab *s)
+{
+	return s->obj;
+}
+
+size_t nc_slab_bytes(const struct nc_slab *s)
+{
+	return s ? s->bytes : 0;
+}
+
+/* A 2 MiB-aligned chunk: map twice the size and cut the ends off. */
+static struct chunk *chunk_new(struct nc_slab *s)
+{
+	char *m = mmap(NULL, 2 * CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *c;
+	size_t head;
+	struct chunk *ch;
+
+	if (m == MAP_FAILED)
+		return NULL;
+	c = (char *)(((uintptr_t)m + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1));
+	head = (size_t)(c - m);
+	if (head)
+		munmap(m, head);
+	munmap(c + CHUNK, CHUNK - head);
+	(void)madvise(c, CHUNK, MADV_HUGEPAGE); /* best effort: THP may be off */
+	ch = (struct chunk *)c;
+	ch->slab = s;
+	ch->next = s->chunks;
+	s->chunks = ch;
+	s->bytes += CHUNK;
+	s->bump = c + CHUNK_HDR;
+	s->bump_end = c + CHUNK;
+	POISON(s->bump, (size_t)(s->bump_end - s->bump));
+	return ch;
+}
+
+void *nc_slab_alloc(struct nc_slab *s)
+{
+	void *o = s->free_list;
+
+	if (o != NULL) {
+		UNPOISON(o, s->obj);
+		s->free_list = *(void **)o;
+	} else {
+		if (s->bump == NULL || (size_t)(s->bump_end - s->bump) < s->obj) {
+			if (chunk_new(s) == NULL)
+				return NULL;
+		}
+		o = s->bump;
+		s->bump += s->obj;
+		UNPOISON(o, s->obj);
+	}
+	atomic_fetch_add_explicit(&s->live, 1, memory_order_relaxed);
+	return o;
+}
+
+static void slab_destroy(struct nc_slab *s)
+{
+	struct chunk *ch = s->chunks;
+
+	while (ch != NULL) {
+		struct chunk *next = ch->next;
+
+		UNPOISON(ch, CHUNK);
+		munmap(ch, CHUNK);
+		ch = next;
+	}
+	free(s);
+}
+
+void nc_slab_free(void *obj)
+{
+	struct chunk *ch;
+	struct nc_slab *s;
+
+	if (obj == NULL)
+		return;
+	ch = (struct chunk *)((uintptr_t)obj & ~(uintptr_t)(CHUNK - 1));
+	s = ch->slab;
+	if (atomic_load_explicit(&s->orphan, memory_order_acquire)) {
+		/* any thread; the last one frees the whole slab */
+		POISON(obj, s->obj);
+		if (atomic_fetch_sub_explicit(&s->live, 1, memory_order_acq_rel) == 1)
+			slab_destroy(s);
+		return;
+	}
+	*(void **)obj = s->free_list;
+	s->free_list = obj;
+	POISON(obj, s->obj);
+	atomic_fetch_sub_explicit(&s->live, 1, memory_order_relaxed);
+}
+
+void nc_slab_orphan(struct nc_slab *s)
+{
+	if (s == NULL)
+		return;
+	/* the owner's last act: frees from now on only count down, and
+	 * whoever drops the count to zero (the owner's 1 included) frees */
+	atomic_store_explicit(&s->orphan, true, memory_order_release);
+	if (atomic_fetch_sub_explicit(&s->live, 1, memory_order_acq_rel) == 1)
+		slab_destroy(s);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NETCHANNEL_NC_SLAB_H
+#define NETCHANNEL_NC_SLAB_H
+
+/*
+ * Netchannel memory: fixed-size objects carved from 2 MiB chunks
+ * ================================================================
+ *
+ * Internal to lib/netchannel (netchannel.c).  A NAT keeps one netchannel per
+ * session, tens of millions of them, and touches a random one per packet:
+ * with malloc every object pays a 16-byte header and rounding, and the
+ * random accesses miss the TLB on 4 KiB pages.  A slab hands out objects of
+ * one size from 2 MiB-aligned chunks advised as transparent huge pages
+ * (MADV_HUGEPAGE), with no per-object header: the chunk's first line tells
+ * the slab, so nc_slab_free() needs only the pointer.  Freed objects go on
+ * a free list and are reused first; chunks are kept until the slab goes.
+ *
+ * Ownership: the engine creates one slab per object size it sees and
+ * orphans them when it is freed (nc_slab_orphan); objects still alive then
+ * (netchannels referenced elsewhere) keep their memory, and the slab frees
+ * itself with its last object.
+ *
+ * Thread safety: alloc and free on the owner's thread while it lives (the
+ * engine's); after nc_slab_orphan(), nc_slab_free() from any thread.
+ * Under AddressSanitizer free objects are poisoned.
+ */
+
+#include <stddef.h>
+
+#define NC_SLAB_MAX_OBJ 4096 /* larger objects: malloc */
+
+struct nc_slab;
+
+/** A slab of obj_size-byte objects (8 .. NC_SLAB_MAX_OBJ, rounded up to 8);
+ *  NULL on failure. */
+struct nc_slab *nc_slab_create(size_t obj_size);
+
+/** Object size of the slab. */
+size_t nc_slab_obj_size(const struct nc_slab *s);
+
+/** An object (8-byte aligned, contents undefined); NULL without memory. */
+void *nc_slab_alloc(struct nc_slab *s);
+
+/** Give back an object of any slab. */
+void nc_slab_free(void *obj);
+
+/** The owner is gone: free the slab now if it has no live object, else
+ *  with its last one.  NULL-safe. */
+void nc_slab_orphan(struct nc_slab *s);
+
+/** Bytes the slab holds (its chunks). */
+size_t nc_slab_bytes(const struct nc_slab *s);
+
+#endif /* NETCHANNEL_NC_SLAB_H */

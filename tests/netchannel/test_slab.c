@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nc_slab (lib/netchannel/nc_slab.h): objects never overlap or alias while
+ * live (a random alloc/free run against a model of the live set, each
+ * object stamped with its owner's number), freed objects are reused before
+ * new memory is taken, chunks are 2 MiB, and an orphaned slab stays usable
+ * for its live objects, which other threads may free (the sanitizer build
+ * checks that nothing is touched after the last one).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "nc_slab.h"
+
+#define CHUNK ((size_t)2 << 20)
+
+static void stamp(void *o, size_t size, uint64_t tag)
+{
+	for (size_t i = 0; i + 8 <= size; i += 8)
+		memcpy((char *)o + i, &tag, 8);
+}
+
+static bool stamped(const void *o, size_t size, uint64_t tag)
+{
+	for (size_t i = 0; i + 8 <= size; i += 8)
+		if (memcmp((const char *)o + i, &tag, 8) != 0)
+			return false;
+	return true;
+}
+
+Test(nc_slab, sizes)
+{
+	struct nc_slab *s;
+
+	cr_assert_null(nc_slab_create(0));
+	cr_assert_null(nc_slab_create(NC_SLAB_MAX_OBJ + 1));
+	s = nc_slab_create(1);
+	cr_assert_not_null(s);
+	cr_assert_eq(nc_slab_obj_size(s), 8);
+	cr_assert_eq(nc_slab_bytes(s), 0, "memory before the first object");
+	nc_slab_orphan(s);
+	s = nc_slab_create(112);
+	cr_assert_eq(nc_slab_obj_size(s), 112);
+	nc_slab_orphan(s);
+	nc_slab_orphan(NULL);
+	nc_slab_free(NULL);
+}
+
+Test(nc_slab, random_against_model)
+{
+	enum { N = 50000, OPS = 400000 };
+	size_t size = 112;
+	struct nc_slab *s = nc_slab_create(size);
+	void **live = calloc(N, sizeof(*live));
+	uint64_t rng = 0x9e3779b97f4a7c15ull, peak = 0, n_live = 0;
+
+	cr_assert_not_null(s);
+	for (unsigned op = 0; op < OPS; op++) {
+		unsigned i;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		i = (unsigned)(rng % N);
+		if (live[i]) {
+			cr_assert(stamped(live[i], size, i + 1), "object %u was overwritten", i);
+			nc_slab_free(live[i]);
+			live[i] = NULL;
+			n_live--;
+		} else {
+			live[i] = nc_slab_alloc(s);
+			cr_assert_not_null(live[i]);
+			cr_assert_eq((uintptr_t)live[i] % 8, 0);
+			/* inside a chunk, after its header line */
+			cr_assert_geq((uintptr_t)live[i] % CHUNK, 64);
+			cr_assert_leq((uintptr_t)live[i] % CHUNK + size, CHUNK);
+			stamp(live[i], size, i + 1);
+			if (++n_live > peak)
+				peak = n_live;
+		}
+	}
+	/* memory follows the peak: whole chunks, none more than needed */
+	{
+		size_t per = (CHUNK - 64) / size, chunks = (peak + per - 1) / per;
+
+		cr_assert_eq(nc_slab_bytes(s), chunks * CHUNK, "%zu bytes for a peak of %llu",
+			     nc_slab_bytes(s), (unsigned long long)peak);
+	}
+	for (unsigned i = 0; i < N; i++)
+		if (live[i]) {
+			cr_assert(stamped(live[i], size, i + 1));
+			nc_slab_free(live[i]);
+		}
+	/* everything back: a new round reuses it all */
+	{
+		size_t before = nc_slab_bytes(s);
+
+		for (unsigned i = 0; i < peak; i++)
+			live[i] = nc_slab_alloc(s);
+		cr_assert_eq(nc_slab_bytes(s), before, "freed objects not reused");
+		for (unsigned i = 0; i < peak; i++)
+			nc_slab_free(live[i]);
+	}
+	nc_slab_orphan(s);
+	free(live);
+}
+
+struct freer {
+	void **objs;
+	unsigned n;
+};
+
+static void *free_all(void *arg)
+{
+	struct freer *f = arg;
+
+	for (unsigned i = 0; i < f->n; i++)
+		nc_slab_free(f->objs[i]);
+	return NULL;
+}
+
+/* The owner goes with objects still alive; two threads free them later. */
+Test(nc_slab, orphan_freed_by_other_threads)
+{
+	enum { N = 40000 };
+	struct nc_slab *s = nc_slab_create(200);
+	void **objs = malloc(N * sizeof(*objs));
+	struct freer f[2] = {{objs, N / 2}, {objs + N / 2, N / 2}};
+	pthread_t t[2];
+
+	for (unsigned i = 0; i < N; i++) {
+		objs[i] = nc_slab_alloc(s);
+		stamp(objs[i], 200, i);
+	}
+	nc_slab_orphan(s); /* live objects keep it */
+	for (unsigned i = 0; i < N; i++)
+		cr_assert(stamped(objs[i], 200, i));
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(pthread_create(&t[k], NULL, free_all, &f[k]), 0);
+	for (int k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+	free(objs);
+}
