@@ -192,6 +192,12 @@ int nat_ctl_create(const char *path, const struct nat_ctl_backend *be, struct na
 		rc = -errno;
 		goto fail;
 	}
+	/* Linux creates the socket file with the socket's own mode (less the
+	 * umask): 0600 from the start, not only after the chmod below */
+	if (fchmod(c->fd, 0600) != 0) {
+		rc = -errno;
+		goto fail;
+	}
 	if (bind(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		rc = -errno;
 		goto fail;
