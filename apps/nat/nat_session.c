@@ -5,20 +5,19 @@
 #include <string.h>
 
 #include "nat_session.h"
+#include "nat_session_ht.h"
 #include "nat_tcp.h"
-
-#define NIL UINT32_MAX
 
 struct nat_session_table {
 	struct nat_session_config cfg;
 	struct nat_mapping *maps;
 	struct nat_sess *sess;
-	uint32_t *h_in, *h_out, *h_sess;
-	uint32_t mmask, smask;
-	uint32_t free_map, free_sess;
+	struct ht h_in, h_out, h_sess;
+	uint32_t free_map, free_sess;  /* lists through sess_head / mnext */
 	uint32_t n_maps, n_sess;
 	uint32_t cursor;
 	uint32_t n_sess_proto[4];      /* live sessions: [0] TCP, [1] UDP, [2] ICMP, [3] other */
+	uint64_t rng;                  /* cuckoo walk victims */
 };
 
 /* index into n_sess_proto */
@@ -27,39 +26,82 @@ static inline unsigned proto_slot(uint8_t proto)
 	return proto == 6 ? 0 : proto == 17 ? 1 : proto == 1 ? 2 : 3;
 }
 
-static inline uint32_t mix64(uint64_t x)
+static inline uint64_t fmix64(uint64_t x)
 {
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
-	return (uint32_t)x;
+	return x;
 }
 
-static inline uint32_t hkey(uint8_t proto, uint32_t addr, uint16_t port)
+static inline uint64_t filtered(const struct nat_session_table *t, uint64_t h)
 {
-	return mix64((uint64_t)proto << 48 | (uint64_t)addr << 16 | port);
+	return t->cfg.hash_filter ? t->cfg.hash_filter(h) : h;
 }
 
-static inline uint32_t hsess(uint32_t map, uint32_t addr, uint16_t port)
+/* Hash of an endpoint key (inside or external). */
+static inline uint64_t hash_ep(const struct nat_session_table *t, uint8_t proto, uint32_t addr,
+			       uint16_t port)
 {
-	return mix64(((uint64_t)map << 32 | addr) ^ ((uint64_t)port << 47) ^ port);
+	return filtered(t, fmix64((uint64_t)proto << 48 | (uint64_t)addr << 16 | port));
 }
 
-static uint32_t pow2_at_least(uint32_t n)
+/* Hash of a session key: mapping index and remote endpoint. */
+static inline uint64_t hash_sess(const struct nat_session_table *t, uint32_t map, uint32_t addr,
+				 uint16_t port)
 {
-	uint32_t p = 16;
-
-	while (p < n)
-		p <<= 1;
-	return p;
+	return filtered(t, fmix64(((uint64_t)map << 32 | addr) +
+				  (uint64_t)port * 0x9e3779b97f4a7c15ull));
 }
+
+/* ---- keys ---- */
+
+struct ep_key {
+	uint32_t addr;
+	uint16_t port;
+	uint8_t proto;
+};
+
+struct sess_key {
+	uint32_t map, addr;
+	uint16_t port;
+};
+
+static inline bool eq_in(const void *ctx, uint32_t i, const void *key)
+{
+	const struct nat_session_table *t = ctx;
+	const struct ep_key *k = key;
+	const struct nat_mapping *m = &t->maps[i];
+
+	return m->in_addr == k->addr && m->in_port == k->port && m->proto == k->proto;
+}
+
+static inline bool eq_out(const void *ctx, uint32_t i, const void *key)
+{
+	const struct nat_session_table *t = ctx;
+	const struct ep_key *k = key;
+	const struct nat_mapping *m = &t->maps[i];
+
+	return m->out_addr == k->addr && m->out_port == k->port && m->proto == k->proto;
+}
+
+static inline bool eq_sess(const void *ctx, uint32_t i, const void *key)
+{
+	const struct nat_session_table *t = ctx;
+	const struct sess_key *k = key;
+	const struct nat_sess *s = &t->sess[i];
+
+	return s->rem_addr == k->addr && s->rem_port == k->port && s->map == k->map;
+}
+
+/* ---- life cycle ---- */
 
 int nat_session_create(const struct nat_session_config *cfg, struct nat_session_table **out)
 {
 	struct nat_session_table *t;
-	uint32_t i, nm, ns;
+	uint32_t i;
 
 	if (out)
 		*out = NULL;
@@ -71,26 +113,21 @@ int nat_session_create(const struct nat_session_config *cfg, struct nat_session_
 	if (!t)
 		return -ENOMEM;
 	t->cfg = *cfg;
-	nm = pow2_at_least(cfg->max_mappings);
-	ns = pow2_at_least(cfg->max_sessions);
-	t->mmask = nm - 1;
-	t->smask = ns - 1;
+	t->rng = 0x9e3779b97f4a7c15ull;
 	t->maps = calloc(cfg->max_mappings, sizeof(*t->maps));
 	t->sess = calloc(cfg->max_sessions, sizeof(*t->sess));
-	t->h_in = malloc(nm * sizeof(uint32_t));
-	t->h_out = malloc(nm * sizeof(uint32_t));
-	t->h_sess = malloc(ns * sizeof(uint32_t));
-	if (!t->maps || !t->sess || !t->h_in || !t->h_out || !t->h_sess) {
+	if (!t->maps || !t->sess || ht_init(&t->h_in, cfg->max_mappings) != 0 ||
+	    ht_init(&t->h_out, cfg->max_mappings) != 0 ||
+	    ht_init(&t->h_sess, cfg->max_sessions) != 0) {
 		nat_session_free(t);
 		return -ENOMEM;
 	}
-	memset(t->h_in, 0xff, nm * sizeof(uint32_t));
-	memset(t->h_out, 0xff, nm * sizeof(uint32_t));
-	memset(t->h_sess, 0xff, ns * sizeof(uint32_t));
+	want_huge_pages(t->maps, (size_t)cfg->max_mappings * sizeof(*t->maps));
+	want_huge_pages(t->sess, (size_t)cfg->max_sessions * sizeof(*t->sess));
 	for (i = 0; i < cfg->max_mappings; i++)
-		t->maps[i].next_in = i + 1 < cfg->max_mappings ? i + 1 : NIL;
+		t->maps[i].sess_head = i + 1 < cfg->max_mappings ? i + 1 : NIL;
 	for (i = 0; i < cfg->max_sessions; i++)
-		t->sess[i].next_hash = i + 1 < cfg->max_sessions ? i + 1 : NIL;
+		t->sess[i].mnext = i + 1 < cfg->max_sessions ? i + 1 : NIL;
 	t->free_map = 0;
 	t->free_sess = 0;
 	*out = t;
@@ -103,10 +140,28 @@ void nat_session_free(struct nat_session_table *t)
 		return;
 	free(t->maps);
 	free(t->sess);
-	free(t->h_in);
-	free(t->h_out);
-	free(t->h_sess);
+	ht_fini(&t->h_in);
+	ht_fini(&t->h_out);
+	ht_fini(&t->h_sess);
 	free(t);
+}
+
+/* ---- mappings ---- */
+
+static inline uint32_t find_in(const struct nat_session_table *t, uint64_t hv, uint8_t proto,
+			       uint32_t addr, uint16_t port)
+{
+	struct ep_key k = {.addr = addr, .port = port, .proto = proto};
+
+	return ht_find(t, &t->h_in, hv, eq_in, &k);
+}
+
+static inline uint32_t find_out(const struct nat_session_table *t, uint64_t hv, uint8_t proto,
+				uint32_t addr, uint16_t port)
+{
+	struct ep_key k = {.addr = addr, .port = port, .proto = proto};
+
+	return ht_find(t, &t->h_out, hv, eq_out, &k);
 }
 
 struct nat_mapping *nat_mapping_find_in(const struct nat_session_table *t, uint8_t proto,
@@ -116,14 +171,8 @@ struct nat_mapping *nat_mapping_find_in(const struct nat_session_table *t, uint8
 
 	if (!t)
 		return NULL;
-	for (i = t->h_in[hkey(proto, in_addr, in_port) & t->mmask]; i != NIL;
-	     i = t->maps[i].next_in) {
-		struct nat_mapping *m = &t->maps[i];
-
-		if (m->proto == proto && m->in_addr == in_addr && m->in_port == in_port)
-			return m;
-	}
-	return NULL;
+	i = find_in(t, hash_ep(t, proto, in_addr, in_port), proto, in_addr, in_port);
+	return i == NIL ? NULL : &t->maps[i];
 }
 
 struct nat_mapping *nat_mapping_find_out(const struct nat_session_table *t, uint8_t proto,
@@ -133,14 +182,8 @@ struct nat_mapping *nat_mapping_find_out(const struct nat_session_table *t, uint
 
 	if (!t)
 		return NULL;
-	for (i = t->h_out[hkey(proto, out_addr, out_port) & t->mmask]; i != NIL;
-	     i = t->maps[i].next_out) {
-		struct nat_mapping *m = &t->maps[i];
-
-		if (m->proto == proto && m->out_addr == out_addr && m->out_port == out_port)
-			return m;
-	}
-	return NULL;
+	i = find_out(t, hash_ep(t, proto, out_addr, out_port), proto, out_addr, out_port);
+	return i == NIL ? NULL : &t->maps[i];
 }
 
 int nat_mapping_add(struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
@@ -148,18 +191,35 @@ int nat_mapping_add(struct nat_session_table *t, uint8_t proto, uint32_t in_addr
 		    uint64_t now, struct nat_mapping **out)
 {
 	struct nat_mapping *m;
-	uint32_t i, hi, ho;
+	uint64_t hi, ho;
+	uint32_t i;
+	int rc;
 
 	if (!t || !out)
 		return -EINVAL;
-	if (nat_mapping_find_in(t, proto, in_addr, in_port) ||
-	    nat_mapping_find_out(t, proto, out_addr, out_port))
+	hi = hash_ep(t, proto, in_addr, in_port);
+	ho = hash_ep(t, proto, out_addr, out_port);
+	ht_prefetch(&t->h_out, ho); /* (the caller usually just looked the inside key up) */
+	if (find_in(t, hi, proto, in_addr, in_port) != NIL ||
+	    find_out(t, ho, proto, out_addr, out_port) != NIL)
 		return -EEXIST;
 	if (t->free_map == NIL)
 		return -ENOSPC;
 	i = t->free_map;
 	m = &t->maps[i];
-	t->free_map = m->next_in;
+	t->free_map = m->sess_head;
+	if (t->free_map != NIL) /* the next add's record */
+		__builtin_prefetch(&t->maps[t->free_map], 1);
+	rc = ht_insert(&t->h_in, &t->rng, hi, i);
+	if (rc == 0) {
+		rc = ht_insert(&t->h_out, &t->rng, ho, i);
+		if (rc != 0)
+			ht_remove(&t->h_in, hi, i);
+	}
+	if (rc != 0) {
+		t->free_map = i;
+		return rc;
+	}
 	memset(m, 0, sizeof(*m));
 	m->in_addr = in_addr;
 	m->out_addr = out_addr;
@@ -170,35 +230,22 @@ int nat_mapping_add(struct nat_session_table *t, uint8_t proto, uint32_t in_addr
 	m->live = 1;
 	m->sess_head = NIL;
 	m->created = now;
-	hi = hkey(proto, in_addr, in_port) & t->mmask;
-	ho = hkey(proto, out_addr, out_port) & t->mmask;
-	m->next_in = t->h_in[hi];
-	t->h_in[hi] = i;
-	m->next_out = t->h_out[ho];
-	t->h_out[ho] = i;
 	t->n_maps++;
 	*out = m;
 	return 0;
-}
-
-static void unlink_chain(struct nat_session_table *t, uint32_t *head, uint32_t i, bool in)
-{
-	while (*head != i)
-		head = in ? &t->maps[*head].next_in : &t->maps[*head].next_out;
-	*head = in ? t->maps[i].next_in : t->maps[i].next_out;
 }
 
 static void map_remove(struct nat_session_table *t, struct nat_mapping *m, uint64_t now)
 {
 	uint32_t i = (uint32_t)(m - t->maps);
 
-	unlink_chain(t, &t->h_in[hkey(m->proto, m->in_addr, m->in_port) & t->mmask], i, true);
-	unlink_chain(t, &t->h_out[hkey(m->proto, m->out_addr, m->out_port) & t->mmask], i, false);
+	ht_remove(&t->h_in, hash_ep(t, m->proto, m->in_addr, m->in_port), i);
+	ht_remove(&t->h_out, hash_ep(t, m->proto, m->out_addr, m->out_port), i);
 	m->live = 0;
 	t->n_maps--;
 	if (!(m->flags & NAT_MAP_STATIC) && t->cfg.mapping_freed)
 		t->cfg.mapping_freed(t->cfg.ctx, m, now);
-	m->next_in = t->free_map;
+	m->sess_head = t->free_map;
 	t->free_map = i;
 }
 
@@ -207,13 +254,10 @@ static struct nat_mapping *sess_remove(struct nat_session_table *t, struct nat_s
 {
 	uint32_t i = (uint32_t)(s - t->sess);
 	struct nat_mapping *m = &t->maps[s->map];
-	uint32_t *pp = &t->h_sess[hsess(s->map, s->rem_addr, s->rem_port) & t->smask];
 
 	if (t->cfg.session_freed)
 		t->cfg.session_freed(t->cfg.ctx, s, m);
-	while (*pp != i)
-		pp = &t->sess[*pp].next_hash;
-	*pp = s->next_hash;
+	ht_remove(&t->h_sess, hash_sess(t, s->map, s->rem_addr, s->rem_port), i);
 	if (s->mprev == NIL)
 		m->sess_head = s->mnext;
 	else
@@ -223,7 +267,7 @@ static struct nat_mapping *sess_remove(struct nat_session_table *t, struct nat_s
 	m->n_sessions--;
 	t->n_sess_proto[proto_slot(m->proto)]--;
 	s->live = 0;
-	s->next_hash = t->free_sess;
+	s->mnext = t->free_sess;
 	t->free_sess = i;
 	t->n_sess--;
 	return m;
@@ -239,22 +283,26 @@ int nat_mapping_delete(struct nat_session_table *t, struct nat_mapping *m, uint6
 	return 0;
 }
 
+/* ---- sessions ---- */
+
+static inline uint32_t find_sess(const struct nat_session_table *t, uint64_t hv, uint32_t mi,
+				 uint32_t addr, uint16_t port)
+{
+	struct sess_key k = {.map = mi, .addr = addr, .port = port};
+
+	return ht_find(t, &t->h_sess, hv, eq_sess, &k);
+}
+
 struct nat_sess *nat_sess_find(const struct nat_session_table *t, const struct nat_mapping *m,
 			       uint32_t rem_addr, uint16_t rem_port)
 {
 	uint32_t mi, i;
 
-	if (!t || !m)
+	if (!t || !m || m->n_sessions == 0)
 		return NULL;
 	mi = (uint32_t)(m - t->maps);
-	for (i = t->h_sess[hsess(mi, rem_addr, rem_port) & t->smask]; i != NIL;
-	     i = t->sess[i].next_hash) {
-		struct nat_sess *s = &t->sess[i];
-
-		if (s->map == mi && s->rem_addr == rem_addr && s->rem_port == rem_port)
-			return s;
-	}
-	return NULL;
+	i = find_sess(t, hash_sess(t, mi, rem_addr, rem_port), mi, rem_addr, rem_port);
+	return i == NIL ? NULL : &t->sess[i];
 }
 
 uint32_t nat_session_timeout(const struct nat_session_table *t, uint8_t proto,
@@ -271,18 +319,29 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 		 uint16_t rem_port, uint64_t now, struct nat_sess **out)
 {
 	struct nat_sess *s;
-	uint32_t i, mi, h;
+	uint32_t i, mi;
+	uint64_t hv;
+	int rc;
 
 	if (!t || !m || !out || m < t->maps || m >= t->maps + t->cfg.max_mappings || !m->live)
 		return -EINVAL;
-	if (nat_sess_find(t, m, rem_addr, rem_port))
+	mi = (uint32_t)(m - t->maps);
+	hv = hash_sess(t, mi, rem_addr, rem_port);
+	/* a mapping without sessions has none to find: no lookup */
+	if (m->n_sessions == 0)
+		ht_prefetch(&t->h_sess, hv);
+	else if (find_sess(t, hv, mi, rem_addr, rem_port) != NIL)
 		return -EEXIST;
 	if (t->free_sess == NIL)
 		return -ENOSPC;
-	mi = (uint32_t)(m - t->maps);
 	i = t->free_sess;
 	s = &t->sess[i];
-	t->free_sess = s->next_hash;
+	rc = ht_insert(&t->h_sess, &t->rng, hv, i);
+	if (rc != 0)
+		return rc;
+	t->free_sess = s->mnext;
+	if (t->free_sess != NIL) /* the next add's record */
+		__builtin_prefetch(&t->sess[t->free_sess], 1);
 	memset(s, 0, sizeof(*s));
 	s->map = mi;
 	s->rem_addr = rem_addr;
@@ -291,9 +350,6 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	s->live = 1;
 	s->last = now;
 	s->timeout = nat_session_timeout(t, m->proto, NAT_TCP_CLOSED);
-	h = hsess(mi, rem_addr, rem_port) & t->smask;
-	s->next_hash = t->h_sess[h];
-	t->h_sess[h] = i;
 	s->mprev = NIL;
 	s->mnext = m->sess_head;
 	if (m->sess_head != NIL)
@@ -424,4 +480,178 @@ void nat_session_set_timeouts(struct nat_session_table *t, uint32_t udp, uint32_
 	t->cfg.timeout_tcp_est = tcp_est;
 	t->cfg.timeout_tcp_trans = tcp_trans;
 	t->cfg.timeout_icmp = icmp;
+}
+
+/* ---- consistency (tests) ---- */
+
+/*
+ * One index: every live record of `n` (live[i]) is found by its key through
+ * ht_find, the index holds exactly the live records once each, and every
+ * bucket's n_alt counts its entries living in their alternates by group.
+ * Returns the overflow entries, or -1.
+ */
+static long ht_check(const struct nat_session_table *t, const struct ht *h, uint32_t n,
+		     bool (*live)(const struct nat_session_table *t, uint32_t i),
+		     uint64_t (*hash)(const struct nat_session_table *t, uint32_t i),
+		     key_eq_fn eq, const void *(*key)(const struct nat_session_table *t, uint32_t i,
+						      void *buf))
+{
+	uint32_t *seen = calloc(n, sizeof(*seen)), *n_alt = calloc((size_t)h->nb * 8, sizeof(*n_alt));
+	uint64_t entries = 0, n_live = 0;
+	long rc = -1;
+
+	if (!seen || !n_alt)
+		goto out;
+	for (uint32_t b = 0; b < h->nb; b++) {
+		for (unsigned k = 0; k < HT_SLOTS; k++) {
+			uint32_t idx = h->b[b].idx[k] & ~HT_ALT;
+			uint16_t sig = h->b[b].sig[k];
+
+			if (sig == 0)
+				continue;
+			if (idx >= n || !live(t, idx) || seen[idx]++)
+				goto out;
+			/* it sits in one of its key's two buckets, with its signature */
+			{
+				uint64_t hv = hash(t, idx);
+				uint32_t p = ht_prim(h, hv);
+				bool alt = h->b[b].idx[k] & HT_ALT;
+
+				if (ht_sig(hv) != sig || (alt ? ht_other(h, p, sig, false) : p) != b)
+					goto out;
+				if (alt)
+					n_alt[(size_t)p * 8 + nalt_shift(sig) / 4]++;
+			}
+			entries++;
+		}
+	}
+	for (uint32_t k = 0; k < h->n_over; k++) {
+		uint32_t idx = h->over[k].idx;
+
+		if (idx >= n || !live(t, idx) || seen[idx]++ ||
+		    ht_prim(h, hash(t, idx)) != h->over[k].prim ||
+		    ht_sig(hash(t, idx)) != h->over[k].sig)
+			goto out;
+		entries++;
+	}
+	for (uint32_t b = 0; b < h->nb; b++) {
+		for (unsigned g = 0; g < 8; g++) {
+			uint32_t c = (h->b[b].n_alt >> (g * 4)) & 15u;
+
+			/* a saturated counter stays: any count is right then */
+			if (c != HT_SAT && c != n_alt[(size_t)b * 8 + g])
+				goto out;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t buf[2]; /* room for either key */
+
+		if (!live(t, i))
+			continue;
+		n_live++;
+		if (ht_find(t, h, hash(t, i), eq, key(t, i, buf)) != i)
+			goto out;
+	}
+	if (entries != n_live)
+		goto out;
+	rc = (long)h->n_over;
+out:
+	free(seen);
+	free(n_alt);
+	return rc;
+}
+
+static bool map_live(const struct nat_session_table *t, uint32_t i)
+{
+	return t->maps[i].live;
+}
+
+static bool sess_live(const struct nat_session_table *t, uint32_t i)
+{
+	return t->sess[i].live;
+}
+
+static uint64_t map_hash_in(const struct nat_session_table *t, uint32_t i)
+{
+	const struct nat_mapping *m = &t->maps[i];
+
+	return hash_ep(t, m->proto, m->in_addr, m->in_port);
+}
+
+static uint64_t map_hash_out(const struct nat_session_table *t, uint32_t i)
+{
+	const struct nat_mapping *m = &t->maps[i];
+
+	return hash_ep(t, m->proto, m->out_addr, m->out_port);
+}
+
+static uint64_t sess_hash(const struct nat_session_table *t, uint32_t i)
+{
+	const struct nat_sess *s = &t->sess[i];
+
+	return hash_sess(t, s->map, s->rem_addr, s->rem_port);
+}
+
+static const void *map_key_in(const struct nat_session_table *t, uint32_t i, void *buf)
+{
+	struct ep_key *k = buf;
+
+	*k = (struct ep_key){t->maps[i].in_addr, t->maps[i].in_port, t->maps[i].proto};
+	return k;
+}
+
+static const void *map_key_out(const struct nat_session_table *t, uint32_t i, void *buf)
+{
+	struct ep_key *k = buf;
+
+	*k = (struct ep_key){t->maps[i].out_addr, t->maps[i].out_port, t->maps[i].proto};
+	return k;
+}
+
+static const void *sess_key_of(const struct nat_session_table *t, uint32_t i, void *buf)
+{
+	struct sess_key *k = buf;
+
+	*k = (struct sess_key){t->sess[i].map, t->sess[i].rem_addr, t->sess[i].rem_port};
+	return k;
+}
+
+int nat_session_check(const struct nat_session_table *t)
+{
+	long a, b, c;
+	uint32_t i, n = 0, per[4] = {0, 0, 0, 0};
+
+	if (!t)
+		return -EINVAL;
+	a = ht_check(t, &t->h_in, t->cfg.max_mappings, map_live, map_hash_in, eq_in, map_key_in);
+	b = ht_check(t, &t->h_out, t->cfg.max_mappings, map_live, map_hash_out, eq_out,
+		     map_key_out);
+	c = ht_check(t, &t->h_sess, t->cfg.max_sessions, sess_live, sess_hash, eq_sess,
+		     sess_key_of);
+	if (a < 0 || b < 0 || c < 0)
+		return -EFAULT;
+	/* the mappings' session lists hold exactly the live sessions */
+	for (i = 0; i < t->cfg.max_mappings; i++) {
+		const struct nat_mapping *m = &t->maps[i];
+		uint32_t k, cnt = 0, prev = NIL;
+
+		if (!m->live)
+			continue;
+		for (k = m->sess_head; k != NIL; prev = k, k = t->sess[k].mnext) {
+			if (k >= t->cfg.max_sessions || !t->sess[k].live || t->sess[k].map != i ||
+			    t->sess[k].mprev != prev || ++cnt > m->n_sessions)
+				return -EFAULT;
+		}
+		if (cnt != m->n_sessions)
+			return -EFAULT;
+		n += cnt;
+		per[proto_slot(m->proto)] += cnt;
+	}
+	if (n != t->n_sess || memcmp(per, t->n_sess_proto, sizeof(per)) != 0)
+		return -EFAULT;
+	for (i = 0, n = 0; i < t->cfg.max_mappings; i++)
+		n += t->maps[i].live;
+	if (n != t->n_maps)
+		return -EFAULT;
+	return (int)(a + b + c);
 }

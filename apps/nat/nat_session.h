@@ -34,10 +34,30 @@
  * Design
  * ------
  * Fixed arrays of mappings and sessions (capacity from the config, free
- * lists), and three chained hashes with index links: inside key, external
- * key, (mapping, remote).  Each mapping links its sessions in a list, for
- * address-dependent filtering and for deletion.  Expiry walks the session
- * array with a cursor, `budget` slots per call, so a call has bounded cost.
+ * lists linked through the free records), so a record never moves: the
+ * pipeline keeps pointers to sessions.  Three hash indexes map a key to a
+ * record index: inside key, external key, (mapping, remote).  Each is an
+ * open-addressing table of 64-byte buckets (one cache line) of 10 slots,
+ * each slot a 16-bit signature of the key's hash and a record index; a
+ * lookup compares the signatures of a bucket at once and reads a record
+ * only on a signature match (false matches: ~1 in 7,000 buckets read).  Every
+ * key has two buckets, a primary and an alternate (bucketed cuckoo
+ * hashing): an insert takes a free slot of the primary, else of the
+ * alternate, else moves entries to their other bucket (a bounded random
+ * walk); an entry that still finds no room goes to a small overflow list
+ * (only under forced collisions).  A bucket counts the entries whose
+ * primary it is that live in their alternate (8 counters by signature), so
+ * most lookups, hits and misses, read one bucket.  The buckets hold at most 90% of the capacity,
+ * about 7.1 bytes per key (records: 32 bytes a mapping, 40 a session; in
+ * all ~93 bytes per session when every session has its own mapping).  A
+ * key that is known to be absent (a mapping without sessions has none to
+ * find) is inserted without a lookup.  The large arrays ask for
+ * transparent huge pages (madvise), so a random access costs a cache miss
+ * but no TLB miss.
+ * Each mapping links its sessions in a list, for address-dependent
+ * filtering and for deletion.  Expiry walks the session array with a
+ * cursor, `budget` slots per call, so a call has bounded cost; walks
+ * follow the record arrays, so the hash layout never shows.
  * Single-threaded: this is the per-worker table of the packet pipeline and
  * the reference model; the multi-core version with lock-free readers will
  * put the exact keys into lib/netchannel's nc_flow table (needs EAL).
@@ -66,8 +86,7 @@ struct nat_mapping {
 	uint8_t flags;               /**< NAT_MAP_* */
 	uint8_t live;
 	uint32_t n_sessions;
-	uint32_t sess_head;          /**< list of its sessions */
-	uint32_t next_in, next_out;  /**< hash chains */
+	uint32_t sess_head;          /**< list of its sessions (free record: free list) */
 	uint64_t created;
 };
 
@@ -79,8 +98,7 @@ struct nat_sess {
 	uint8_t live;
 	uint32_t timeout;            /**< idle timeout, seconds */
 	uint64_t last;               /**< last refresh */
-	uint32_t next_hash;
-	uint32_t mnext, mprev;       /**< the mapping's list */
+	uint32_t mnext, mprev;       /**< the mapping's list (free record: free list) */
 	void *user;                  /**< the caller's (ncnat: its netchannel); NULL at add */
 };
 
@@ -98,6 +116,9 @@ struct nat_session_config {
 	 *  not call into the table (it may write s->user of other sessions). */
 	void (*session_freed)(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
 	void *ctx;
+	/** Tests: applied to every 64-bit key hash (NULL: none), e.g. to force
+	 *  collisions; lookups stay exact, only slower. */
+	uint64_t (*hash_filter)(uint64_t h);
 };
 
 struct nat_session_table;
@@ -121,7 +142,8 @@ struct nat_mapping *nat_mapping_find_out(const struct nat_session_table *t, uint
  * Add a mapping.  A dynamic one must get a session before the next expiry
  * call, or it stays until deleted.
  * @return 0 and *out; -EEXIST (either key in use); -ENOSPC (table full);
- *   -EINVAL.
+ *   -EINVAL; -ENOMEM (only under massive hash collisions: an index's
+ *   overflow list could not grow).
  */
 int nat_mapping_add(struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
 		    uint16_t in_port, uint32_t out_addr, uint16_t out_port, uint8_t flags,
@@ -140,7 +162,8 @@ struct nat_sess *nat_sess_find(const struct nat_session_table *t, const struct n
 
 /**
  * Add a session (last = now, timeout from the protocol, TCP state CLOSED).
- * @return 0 and *out; -EEXIST; -ENOSPC; -EINVAL.
+ * @return 0 and *out; -EEXIST; -ENOSPC; -EINVAL; -ENOMEM (as
+ *   nat_mapping_add).
  */
 int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t rem_addr,
 		 uint16_t rem_port, uint64_t now, struct nat_sess **out) NC_MUST_CHECK;
@@ -200,5 +223,14 @@ int nat_mapping_walk(const struct nat_session_table *t, uint64_t *cursor, uint32
  *  their next refresh.  The caller checks the limits. */
 void nat_session_set_timeouts(struct nat_session_table *t, uint32_t udp, uint32_t tcp_est,
 			      uint32_t tcp_trans, uint32_t icmp);
+
+/**
+ * Tests: check the indexes and lists against the records (every live
+ * record found by its keys and indexed once, the alternate counts, the
+ * mappings' session lists and the counters).  O(capacity).
+ * @return entries in the indexes' overflow lists (>= 0); -EFAULT
+ *   (inconsistent); -EINVAL.
+ */
+int nat_session_check(const struct nat_session_table *t);
 
 #endif /* NCNAT_NAT_SESSION_H */
