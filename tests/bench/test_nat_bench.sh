@@ -2,8 +2,9 @@
 # ncbench nat, CI speed: the command runs (--quick: 1K and 10K sessions, UDP
 # and TCP, every frame checked by ncbench itself), its output is sane
 # (translated = sent, no drops, rates > 0, memory reported, the published
-# VPP constant labelled as such, CSV rows), and bad options are usage
-# errors.  No timing assertions.
+# VPP constant labelled as such, CSV rows); --workers 1,2 --quick runs the
+# worker loop (checked frames, no drops, the scaling line); bad options are
+# usage errors.  No timing assertions.
 # Usage: test_nat_bench.sh NCBENCH
 set -u
 NCBENCH=$1
@@ -55,8 +56,57 @@ head -1 "$tmp/nat.csv" | grep -q "^sessions,proto,metric,median" ||
 rows=$(grep -c -E "^(1000|10000),(udp|tcp)," "$tmp/nat.csv")
 [ "$rows" -eq 24 ] || { echo "FAIL: $rows CSV rows, want 24"; fail=1; }
 
+# --workers: ncnat's worker loop (nat_workers_run) on 1 and 2 lcores through
+# ring PMD ports, both spreads; every translated frame checked (--quick),
+# nothing dropped anywhere, the scaling line printed.  No timing assertions.
+"$NCBENCH" nat --workers 1,2 --quick --no-huge --csv "$tmp/w.csv" > "$tmp/wout" 2> "$tmp/werr"
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "FAIL: ncbench nat --workers 1,2 --quick: exit $rc"
+	sed 's/^/  /' "$tmp/wout" "$tmp/werr" | tail -20
+	fail=1
+else
+	cat "$tmp/wout"
+	for n in 1 2; do
+		for sp in rss random; do
+			line=$(grep -E "^10000 +udp +workers +N=$n +$sp +[0-9.]+ Mpps" "$tmp/wout")
+			if [ -z "$line" ] || echo "$line" | grep -qE " 0\.00 Mpps \["; then
+				echo "FAIL: no rate > 0 for $n workers, spread $sp"
+				fail=1
+			fi
+		done
+		line=$(grep -E "^10000 +udp +wcheck +N=$n " "$tmp/wout")
+		if [ -z "$line" ]; then
+			echo "FAIL: no wcheck line for $n workers"
+			fail=1
+			continue
+		fi
+		echo "$line" | awk '{
+			for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			ok = v["translated"] == v["sent"] && v["checked"] > 0 && v["bad"] == 0 &&
+			     v["nat_drops"] == 0 && v["tx_drops"] == 0 && v["handoff_drops"] == 0 &&
+			     v["sessions"] == 10000
+			exit ok ? 0 : 1
+		}' || { echo "FAIL: $line"; fail=1; }
+	done
+	for sp in rss random; do
+		grep -qE "^ratio_2w_vs_1w=[0-9.]+ \($sp, 10000 sessions" "$tmp/wout" ||
+			{ echo "FAIL: no ratio_2w_vs_1w line for $sp"; fail=1; }
+	done
+	# with 2 workers: rss hands nothing over, random about half
+	grep -qE "^10000 +udp +workers +N=2 +rss .* handed 0\.0%" "$tmp/wout" ||
+		{ echo "FAIL: rss spread handed frames over"; fail=1; }
+	handed=$(sed -nE 's/^10000 +udp +workers +N=2 +random .* handed ([0-9.]+)%.*/\1/p' "$tmp/wout")
+	awk -v h="${handed:-0}" 'BEGIN { exit h >= 30 && h <= 70 ? 0 : 1 }' ||
+		{ echo "FAIL: random spread handed ${handed:-no}% over (want about 50%)"; fail=1; }
+	rows=$(grep -c -E "^10000,udp,workers[12]_(rss|random)_" "$tmp/w.csv")
+	[ "$rows" -eq 16 ] || { echo "FAIL: $rows --workers CSV rows, want 16"; fail=1; }
+fi
+
 # usage errors: exit 2 with the usage text
-for args in "--sessions 0" "--mode sideways" "--burst 65" "--proto sctp" "extra"; do
+for args in "--sessions 0" "--mode sideways" "--burst 65" "--proto sctp" "extra" \
+	"--workers 0" "--workers 1,x" "--workers 1 --spread sideways" "--workers 1 --proto tcp" \
+	"--workers 1 --kernel-peer" "--spread rss" "--carriers 64"; do
 	# shellcheck disable=SC2086
 	"$NCBENCH" nat $args > /dev/null 2> "$tmp/err"
 	rc=$?
