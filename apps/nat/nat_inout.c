@@ -388,6 +388,20 @@ static enum nat_verdict later_fragment(struct nat_pipeline *p, uint8_t *pkt, uin
 
 /* ---- translation of a packet of a known session (both paths) ---- */
 
+/* A packet translated outside -> inside, by both paths: counted as inbound,
+ * or, the second step of a hairpin across workers (its source is one of our
+ * external endpoints), once as a hairpin. */
+static inline void count_out2in(struct nat_pipeline *p, uint8_t proto, bool hairpin)
+{
+	if (hairpin) {
+		nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
+		return;
+	}
+	nat_count(&p->cnt, NAT_CNT_OUT2IN_PKTS);
+	nat_count(&p->cnt, proto == 6 ? NAT_CNT_OUT2IN_TCP : proto == 17 ? NAT_CNT_OUT2IN_UDP
+								      : NAT_CNT_OUT2IN_ICMP);
+}
+
 static enum nat_verdict xlate_in2out(struct nat_pipeline *p, uint8_t *pkt, uint32_t len,
 				     const struct nc_pkt_info *pi, const struct nat_mapping *m,
 				     struct nat_sess *s, bool created)
@@ -424,13 +438,7 @@ static enum nat_verdict xlate_out2in(struct nat_pipeline *p, uint8_t *pkt, uint3
 		return NAT_DROP;
 	(void)nat_ttl_dec(pkt, pi);
 	frag_note(p, NAT_SIDE_OUTSIDE, pi, FRAG_DST, m->in_addr);
-	if (is_external(p, pi->key.src.v4)) { /* a hairpin's second step */
-		nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
-		return NAT_TX_INSIDE;
-	}
-	nat_count(&p->cnt, NAT_CNT_OUT2IN_PKTS);
-	nat_count(&p->cnt, proto == 6 ? NAT_CNT_OUT2IN_TCP : proto == 17 ? NAT_CNT_OUT2IN_UDP
-								      : NAT_CNT_OUT2IN_ICMP);
+	count_out2in(p, proto, is_external(p, pi->key.src.v4));
 	return NAT_TX_INSIDE;
 }
 
@@ -606,13 +614,7 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 	if (!nat_set_macs(p, data, NAT_SIDE_INSIDE, f->in_addr))
 		return NAT_DROP;
 	nat_xlate_dst_fwd(data, pkt->len, pi, f->in_addr, f->in_port);
-	if (f->loop) { /* a hairpin's second step */
-		nat_count(&p->cnt, NAT_CNT_HAIRPIN_PKTS);
-		return NAT_TX_INSIDE;
-	}
-	nat_count(&p->cnt, NAT_CNT_OUT2IN_PKTS);
-	nat_count(&p->cnt, proto == 6 ? NAT_CNT_OUT2IN_TCP : proto == 17 ? NAT_CNT_OUT2IN_UDP
-								      : NAT_CNT_OUT2IN_ICMP);
+	count_out2in(p, proto, f->loop);
 	return NAT_TX_INSIDE;
 }
 
