@@ -74,8 +74,9 @@ struct nat_sess_nc {
 	uint32_t in_addr, out_addr;    /* the mapping's endpoints */
 	uint16_t in_port, out_port;
 	uint32_t timeout;              /* == s->timeout */
-	uint32_t last;                 /* == s->last (seconds; a clock past 2^32
-					* only costs a store per packet) */
+	uint32_t last;                 /* >= s->last: the fast path refreshes only
+					* this (seconds; UINT32_MAX: a clock past
+					* 2^32, s->last is written instead) */
 	uint8_t tcp_state;             /* == s->tcp_state */
 	uint8_t proto;
 	uint8_t loop;                  /* the remote is one of our external
@@ -218,6 +219,10 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 /** The session table's session_freed callback: remove the keys of the
  *  session's netchannel (the table's references go with them). */
 void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
+
+/** The session table's session_last callback: the last use the fast path
+ *  recorded in the session's netchannel (or s->last). */
+uint64_t nat_session_last(void *ctx, const struct nat_sess *s);
 
 /** The session netchannel type. */
 extern const struct nc_ops nat_session_ops;

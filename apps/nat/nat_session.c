@@ -362,6 +362,19 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	return 0;
 }
 
+void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
+			      uint32_t out_addr, uint16_t out_port, uint32_t rem_addr,
+			      uint16_t rem_port)
+{
+	ht_prefetch(&t->h_out, hash_ep(t, proto, out_addr, out_port));
+	if (t->free_map != NIL) {
+		/* the mapping record nat_mapping_add will take, and its first
+		 * session's index bucket */
+		__builtin_prefetch(&t->maps[t->free_map], 1);
+		ht_prefetch(&t->h_sess, hash_sess(t, t->free_map, rem_addr, rem_port));
+	}
+}
+
 int nat_sess_delete(struct nat_session_table *t, struct nat_sess *s, uint64_t now)
 {
 	struct nat_mapping *m;
@@ -407,6 +420,22 @@ bool nat_session_filter_allows(const struct nat_session_table *t, const struct n
 	return false;
 }
 
+/* s->last := the caller's later last use (cfg.session_last); true if it
+ * moved.  The table's own arrays are written even from a const walk: the
+ * record only catches up with what the caller already knows. */
+static bool catch_up(const struct nat_session_table *t, struct nat_sess *s)
+{
+	uint64_t l;
+
+	if (t->cfg.session_last == NULL)
+		return false;
+	l = t->cfg.session_last(t->cfg.ctx, s);
+	if (l <= s->last)
+		return false;
+	s->last = l;
+	return true;
+}
+
 int nat_session_expire(struct nat_session_table *t, uint64_t now, uint32_t budget)
 {
 	int removed = 0;
@@ -419,6 +448,8 @@ int nat_session_expire(struct nat_session_table *t, uint64_t now, uint32_t budge
 		t->cursor = t->cursor + 1 < t->cfg.max_sessions ? t->cursor + 1 : 0;
 		if (!s->live || now < s->last || now - s->last < s->timeout)
 			continue;
+		if (catch_up(t, s) && (now < s->last || now - s->last < s->timeout))
+			continue; /* the caller saw it in use since */
 		if (nat_sess_delete(t, s, now) == 0)
 			removed++;
 	}
@@ -449,8 +480,10 @@ int nat_session_walk(const struct nat_session_table *t, uint64_t *cursor, uint32
 	if (!t || !cursor || !fn)
 		return -EINVAL;
 	while (budget-- && *cursor < t->cfg.max_sessions) {
-		const struct nat_sess *s = &t->sess[(*cursor)++];
+		struct nat_sess *s = &t->sess[(*cursor)++];
 
+		if (s->live)
+			(void)catch_up(t, s);
 		if (s->live && fn(arg, &t->maps[s->map], s))
 			break;
 	}

@@ -115,6 +115,12 @@ struct nat_session_config {
 	 *  deleted); may be NULL.  s and its mapping m are still intact; must
 	 *  not call into the table (it may write s->user of other sessions). */
 	void (*session_freed)(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
+	/** The caller's own, possibly later, record of s's last use (ncnat's
+	 *  fast path refreshes its session netchannel, not s, so that a packet
+	 *  never writes the session table); may be NULL.  The table asks only
+	 *  when s looks idle by s->last (expiry) and before a walk shows s,
+	 *  then keeps the later of the two.  Must not call into the table. */
+	uint64_t (*session_last)(void *ctx, const struct nat_sess *s);
 	void *ctx;
 	/** Tests: applied to every 64-bit key hash (NULL: none), e.g. to force
 	 *  collisions; lookups stay exact, only slower. */
@@ -167,6 +173,17 @@ struct nat_sess *nat_sess_find(const struct nat_session_table *t, const struct n
  */
 int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t rem_addr,
 		 uint16_t rem_port, uint64_t now, struct nat_sess **out) NC_MUST_CHECK;
+
+/**
+ * Hint: a mapping (proto, out_addr, out_port) and its first session with
+ * (rem_addr, rem_port) are about to be added (nat_mapping_add, then
+ * nat_sess_add); start loading the index buckets and records they will
+ * touch, so that the caller's work in between overlaps the cache misses.
+ * No effect on the table.
+ */
+void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
+			      uint32_t out_addr, uint16_t out_port, uint32_t rem_addr,
+			      uint16_t rem_port);
 
 /** Remove one session (and its dynamic mapping if it was the last). */
 int nat_sess_delete(struct nat_session_table *t, struct nat_sess *s, uint64_t now) NC_MUST_CHECK;

@@ -1069,6 +1069,12 @@ int nc_flow_lookup_bulk(const struct nc_flow *t, const struct nc_flow_key *const
 	return hits;
 }
 
+void nc_flow_prefetch(const struct nc_flow *t, const struct nc_flow_key *key)
+{
+	if (t != NULL && key != NULL)
+		rte_prefetch0(&t->buckets[bucket_of(t, key_hash(key))]);
+}
+
 int nc_flow_get(const struct nc_flow *t, const struct nc_flow_key *key,
 		struct nc_flow_entry_info *info)
 {

@@ -286,6 +286,14 @@ int nc_flow_lookup_bulk(const struct nc_flow *t, const struct nc_flow_key *const
 			unsigned n, uint64_t now, void *values[], uint64_t *hit_mask) NC_MUST_CHECK;
 
 /**
+ * Hint: key is about to be added or looked up; start loading its bucket so
+ * that a caller with other work in between (a NAT creating a session)
+ * overlaps the cache miss with it.  No effect on the table; NULL-safe.
+ * Thread safety: as a reader.
+ */
+void nc_flow_prefetch(const struct nc_flow *t, const struct nc_flow_key *key);
+
+/**
  * Read an entry without touching it.
  * @return 0; -ENOENT; -EINVAL.
  */

@@ -148,6 +148,59 @@ Test(nat_session, expiry_frees_mapping_after_last_session)
 	nat_session_free(t);
 }
 
+/* session_last: the caller's later record of a session's use (ncnat's
+ * session netchannel); user holds it here. */
+static int n_last_calls;
+
+static uint64_t user_last(void *ctx, const struct nat_sess *s)
+{
+	(void)ctx;
+	n_last_calls++;
+	return (uint64_t)(uintptr_t)s->user;
+}
+
+static int walk_last(void *arg, const struct nat_mapping *m, const struct nat_sess *s)
+{
+	(void)m;
+	*(uint64_t *)arg = s->last;
+	return 0;
+}
+
+Test(nat_session, expiry_and_walks_catch_up_with_the_callers_last_use)
+{
+	struct nat_session_config c = {
+		.max_mappings = 4, .max_sessions = 4, .filtering = NAT_FILTER_EIF,
+		.timeout_udp = 300, .timeout_tcp_est = 7440, .timeout_tcp_trans = 240,
+		.timeout_icmp = 60, .session_last = user_last,
+	};
+	struct nat_session_table *t = NULL;
+	struct nat_mapping *m;
+	struct nat_sess *s1, *s2;
+	uint64_t cur = 0, seen = 0;
+
+	cr_assert_eq(nat_session_create(&c, &t), 0);
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 0, &m), 0);
+	cr_assert_eq(nat_sess_add(t, m, R1, 53, 100, &s1), 0);
+	cr_assert_eq(nat_sess_add(t, m, R2, 53, 100, &s2), 0);
+	s1->user = (void *)(uintptr_t)350; /* used at 350 */
+	s2->user = (void *)(uintptr_t)50;  /* the caller's record is older */
+	n_last_calls = 0;
+	cr_assert_eq(nat_session_expire(t, 399, 4), 0);
+	cr_assert_eq(n_last_calls, 0, "asked although nothing looked idle");
+	cr_assert_eq(nat_session_expire(t, 400, 4), 1); /* s2 only: s1 caught up */
+	cr_assert_eq(n_last_calls, 2);
+	cr_assert_null(nat_sess_find(t, m, R2, 53));
+	cr_assert_eq(nat_sess_find(t, m, R1, 53), s1);
+	cr_assert_eq(s1->last, 350);
+	s1->user = (void *)(uintptr_t)600;
+	cr_assert_eq(nat_session_walk(t, &cur, 4, walk_last, &seen), 1);
+	cr_assert_eq(seen, 600, "a walk shows the caller's last use");
+	cr_assert_eq(nat_session_expire(t, 899, 4), 0);
+	cr_assert_eq(nat_session_expire(t, 900, 4), 1);
+	cr_assert_eq(nat_session_count(t), 0);
+	nat_session_free(t);
+}
+
 Test(nat_session, expire_budget_bounded)
 {
 	struct nat_session_table *t = mk(NAT_FILTER_EIF, 64);
