@@ -17,17 +17,15 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define CHUNK ((size_t)2 << 20) /* one huge page */
-#define CHUNK_HDR 64            /* the chunk's first line */
+#define CHUNK NC_SLAB_CHUNK /* one huge page */
+#define CHUNK_HDR 64        /* the chunk's first line */
 
-struct chunk {
-	struct nc_slab *slab;
-	struct chunk *next;
-};
+_Static_assert(sizeof(struct nc_slab_chunk) <= CHUNK_HDR, "chunk header: one line");
 
 struct nc_slab {
 	size_t obj;
-	struct chunk *chunks;
+	void *owner;
+	struct nc_slab_chunk *chunks;
 	char *bump, *bump_end; /* the newest chunk's untouched tail */
 	void *free_list;       /* linked through the objects' first word */
 	_Atomic size_t live;   /* live objects + 1 while the owner has it */
@@ -35,7 +33,7 @@ struct nc_slab {
 	size_t bytes;
 };
 
-struct nc_slab *nc_slab_create(size_t obj_size)
+struct nc_slab *nc_slab_create(size_t obj_size, void *owner)
 {
 	struct nc_slab *s;
 
@@ -45,6 +43,7 @@ struct nc_slab *nc_slab_create(size_t obj_size)
 	if (s == NULL)
 		return NULL;
 	s->obj = (obj_size + 7) & ~(size_t)7;
+	s->owner = owner;
 	atomic_init(&s->live, 1);
 	atomic_init(&s->orphan, false);
 	return s;
@@ -61,12 +60,12 @@ size_t nc_slab_bytes(const struct nc_slab *s)
 }
 
 /* A 2 MiB-aligned chunk: map twice the size and cut the ends off. */
-static struct chunk *chunk_new(struct nc_slab *s)
+static struct nc_slab_chunk *chunk_new(struct nc_slab *s)
 {
 	char *m = mmap(NULL, 2 * CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *c;
 	size_t head;
-	struct chunk *ch;
+	struct nc_slab_chunk *ch;
 
 	if (m == MAP_FAILED)
 		return NULL;
@@ -76,7 +75,8 @@ static struct chunk *chunk_new(struct nc_slab *s)
 		munmap(m, head);
 	munmap(c + CHUNK, CHUNK - head);
 	(void)madvise(c, CHUNK, MADV_HUGEPAGE); /* best effort: THP may be off */
-	ch = (struct chunk *)c;
+	ch = (struct nc_slab_chunk *)c;
+	atomic_init(&ch->owner, s->owner);
 	ch->slab = s;
 	ch->next = s->chunks;
 	s->chunks = ch;
@@ -109,10 +109,10 @@ void *nc_slab_alloc(struct nc_slab *s)
 
 static void slab_destroy(struct nc_slab *s)
 {
-	struct chunk *ch = s->chunks;
+	struct nc_slab_chunk *ch = s->chunks;
 
 	while (ch != NULL) {
-		struct chunk *next = ch->next;
+		struct nc_slab_chunk *next = ch->next;
 
 		UNPOISON(ch, CHUNK);
 		munmap(ch, CHUNK);
@@ -123,12 +123,12 @@ static void slab_destroy(struct nc_slab *s)
 
 void nc_slab_free(void *obj)
 {
-	struct chunk *ch;
+	struct nc_slab_chunk *ch;
 	struct nc_slab *s;
 
 	if (obj == NULL)
 		return;
-	ch = (struct chunk *)((uintptr_t)obj & ~(uintptr_t)(CHUNK - 1));
+	ch = (struct nc_slab_chunk *)((uintptr_t)obj & ~(uintptr_t)(CHUNK - 1));
 	s = ch->slab;
 	if (atomic_load_explicit(&s->orphan, memory_order_acquire)) {
 		/* any thread; the last one frees the whole slab */
@@ -147,6 +147,10 @@ void nc_slab_orphan(struct nc_slab *s)
 {
 	if (s == NULL)
 		return;
+	/* No chunk is added after this (the owner allocates no more). */
+	for (struct nc_slab_chunk *ch = s->chunks; ch != NULL; ch = ch->next)
+		atomic_store_explicit(&ch->owner, NULL, memory_order_release);
+	s->owner = NULL;
 	/* the owner's last act: frees from now on only count down, and
 	 * whoever drops the count to zero (the owner's 1 included) frees */
 	atomic_store_explicit(&s->orphan, true, memory_order_release);

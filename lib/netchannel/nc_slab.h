@@ -18,22 +18,45 @@
  * Ownership: the engine creates one slab per object size it sees and
  * orphans them when it is freed (nc_slab_orphan); objects still alive then
  * (netchannels referenced elsewhere) keep their memory, and the slab frees
- * itself with its last object.
+ * itself with its last object.  The owner given to nc_slab_create() is
+ * written in every chunk's header, so nc_slab_owner(obj) finds it with one
+ * load from the object's own huge page (a netchannel finds its engine so,
+ * without a pointer of its own); it reads NULL once the slab is orphaned.
  *
  * Thread safety: alloc and free on the owner's thread while it lives (the
  * engine's); after nc_slab_orphan(), nc_slab_free() from any thread.
  * Under AddressSanitizer free objects are poisoned.
  */
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NC_SLAB_MAX_OBJ 4096 /* larger objects: malloc */
+#define NC_SLAB_CHUNK ((size_t)2 << 20) /* chunk size and alignment */
 
 struct nc_slab;
 
-/** A slab of obj_size-byte objects (8 .. NC_SLAB_MAX_OBJ, rounded up to 8);
- *  NULL on failure. */
-struct nc_slab *nc_slab_create(size_t obj_size);
+/* The head of every chunk (its first line, never handed out). */
+struct nc_slab_chunk {
+	void *_Atomic owner;         /* nc_slab_create()'s; NULL once orphaned */
+	struct nc_slab *slab;
+	struct nc_slab_chunk *next;
+};
+
+/** A slab of obj_size-byte objects (8 .. NC_SLAB_MAX_OBJ, rounded up to 8)
+ *  belonging to owner (any pointer, for nc_slab_owner()); NULL on failure. */
+struct nc_slab *nc_slab_create(size_t obj_size, void *owner);
+
+/** The owner of obj's slab, or NULL after nc_slab_orphan().  Any thread
+ *  (acquire: pairs with the orphaning's release). */
+static inline void *nc_slab_owner(const void *obj)
+{
+	struct nc_slab_chunk *ch =
+		(struct nc_slab_chunk *)((uintptr_t)obj & ~(uintptr_t)(NC_SLAB_CHUNK - 1));
+
+	return atomic_load_explicit(&ch->owner, memory_order_acquire);
+}
 
 /** Object size of the slab. */
 size_t nc_slab_obj_size(const struct nc_slab *s);
@@ -44,8 +67,8 @@ void *nc_slab_alloc(struct nc_slab *s);
 /** Give back an object of any slab. */
 void nc_slab_free(void *obj);
 
-/** The owner is gone: free the slab now if it has no live object, else
- *  with its last one.  NULL-safe. */
+/** The owner is gone: nc_slab_owner() reads NULL from now on; free the
+ *  slab now if it has no live object, else with its last one.  NULL-safe. */
 void nc_slab_orphan(struct nc_slab *s);
 
 /** Bytes the slab holds (its chunks). */

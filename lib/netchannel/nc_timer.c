@@ -179,3 +179,103 @@ int64_t nc_timers_next(const struct nc_timers *ts, uint64_t now_ns)
 	uint64_t e = ts->heap[0]->expires;
 	return e <= now_ns ? 0 : (int64_t)(e - now_ns);
 }
+
+/* ---- timers by key --------------------------------------------------- */
+
+static inline uint32_t ix_key(const struct nc_timer *t)
+{
+	return (uint32_t)t->udata;
+}
+
+static inline uint32_t ix_home(const struct nc_timer_index *ix, uint32_t key)
+{
+	return (uint32_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> 32) & ix->mask;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static uint32_t ix_probe(const struct nc_timer_index *ix, uint32_t key)
+{
+	uint32_t i = ix_home(ix, key);
+
+	while (ix->slot[i] != NULL && ix_key(ix->slot[i]) != key)
+		i = (i + 1) & ix->mask;
+	return i;
+}
+
+static int ix_grow(struct nc_timer_index *ix)
+{
+	uint32_t slots = ix->slot ? 2 * (ix->mask + 1) : 16;
+	struct nc_timer_index nx = {.mask = slots - 1, .n = ix->n};
+
+	if (slots == 0 || (nx.slot = calloc(slots, sizeof(*nx.slot))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; ix->slot != NULL && i <= ix->mask; i++)
+		if (ix->slot[i] != NULL)
+			nx.slot[ix_probe(&nx, ix_key(ix->slot[i]))] = ix->slot[i];
+	free(ix->slot);
+	*ix = nx;
+	return 0;
+}
+
+int nc_timer_index_add(struct nc_timer_index *ix, struct nc_timer *t)
+{
+	uint32_t i;
+
+	if (ix == NULL || t == NULL)
+		return -EINVAL;
+	if (ix->slot == NULL || 2 * ((uint64_t)ix->n + 1) > (uint64_t)ix->mask + 1) {
+		int rc = ix_grow(ix);
+		if (rc != 0)
+			return rc;
+	}
+	i = ix_probe(ix, ix_key(t));
+	if (ix->slot[i] != NULL)
+		return -EEXIST;
+	ix->slot[i] = t;
+	ix->n++;
+	return 0;
+}
+
+struct nc_timer *nc_timer_index_find(const struct nc_timer_index *ix, uint32_t key)
+{
+	if (ix == NULL || ix->slot == NULL)
+		return NULL;
+	return ix->slot[ix_probe(ix, key)];
+}
+
+struct nc_timer *nc_timer_index_remove(struct nc_timer_index *ix, uint32_t key)
+{
+	struct nc_timer *t;
+	uint32_t i, j;
+
+	if (ix == NULL || ix->slot == NULL)
+		return NULL;
+	i = ix_probe(ix, key);
+	t = ix->slot[i];
+	if (t == NULL)
+		return NULL;
+	ix->slot[i] = NULL;
+	ix->n--;
+	/* Backward shift: move up every later timer of the run whose home is
+	 * not cyclically in (i, j], so that probes never stop early. */
+	for (j = (i + 1) & ix->mask; ix->slot[j] != NULL; j = (j + 1) & ix->mask) {
+		uint32_t h = ix_home(ix, ix_key(ix->slot[j]));
+
+		if (((j - h) & ix->mask) >= ((j - i) & ix->mask)) {
+			ix->slot[i] = ix->slot[j];
+			ix->slot[j] = NULL;
+			i = j;
+		}
+	}
+	return t;
+}
+
+void nc_timer_index_fini(struct nc_timer_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->slot);
+	ix->slot = NULL;
+	ix->mask = 0;
+	ix->n = 0;
+}

@@ -82,6 +82,30 @@ int64_t nc_timers_next(const struct nc_timers *ts, uint64_t now_ns);
 /** Armed timers. */
 unsigned nc_timers_count(const struct nc_timers *ts);
 
+/*
+ * A timer index: timers found by a 32-bit key, the low half of their udata
+ * (unique within an index), for owners that keep their timers out of their
+ * objects (the engine: most netchannels never arm one, so the object has no
+ * timer pointer).  Open addressing on the timer pointers, at most half
+ * full: 8 to 16 bytes per timer.  Zero-initialise; the index does not own
+ * the timers.  Same thread rule as the timers.
+ */
+struct nc_timer_index {
+	struct nc_timer **slot; /* NULL: empty */
+	uint32_t mask;          /* slots - 1; 0 before the first add */
+	uint32_t n;
+};
+
+/** Add t under key (uint32_t)t->udata.
+ *  @return 0; -EEXIST (the key is there); -EINVAL; -ENOMEM. */
+int nc_timer_index_add(struct nc_timer_index *ix, struct nc_timer *t) NC_MUST_CHECK;
+/** The timer of key, or NULL. */
+struct nc_timer *nc_timer_index_find(const struct nc_timer_index *ix, uint32_t key);
+/** Remove and return the timer of key (NULL if none). */
+struct nc_timer *nc_timer_index_remove(struct nc_timer_index *ix, uint32_t key);
+/** Free the index's table (not the timers) and zero it. */
+void nc_timer_index_fini(struct nc_timer_index *ix);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,9 @@
  * Ids: the engine keeps a table of live netchannels indexed by id, with a
  * generation per index; nc_id64 = gen << 32 | id.  Timer events carry the
  * 64-bit id, so an event of a netchannel freed meanwhile (its index reused
- * or not) is recognised as stale instead of touching freed memory.
+ * or not) is recognised as stale instead of touching freed memory.  Free ids
+ * are linked through their table slots (netchannel_int.h): 12 bytes per id
+ * in all, reused last-freed first, never-used ids handed out lowest first.
  *
  * Lifetime during a burst: process() may remove flows, which may drop the
  * last reference of a netchannel that still has packets later in the same
@@ -28,16 +30,19 @@
 
 _Static_assert(NC_BURST_MAX <= NC_FLOW_BULK_MAX, "a burst is one bulk flow lookup");
 _Static_assert(NC_BURST_MAX <= 64, "burst bookkeeping uses 64-bit masks");
-_Static_assert(offsetof(struct netchannel, ops) == 40, "cold fields first");
-_Static_assert(offsetof(struct netchannel, priv) == 56, "ops, rx_pkts, then priv");
+_Static_assert(offsetof(struct netchannel, ops) == 16, "cold fields first");
+_Static_assert(offsetof(struct netchannel, priv) == 32, "ops, rx_pkts, then priv");
+_Static_assert(alignof(struct netchannel) == 8, "slab objects and NC_MHDR keep 8");
 #define DEFAULT_RING 1024u
 #define DEFAULT_EXPIRE_BUDGET 1024u
 
 /* ---- netchannel objects ------------------------------------------------ */
 
 /* Object memory: the engine's slab for its size (the first
- * NC_ENGINE_SLABS sizes it sees), else malloc.  Detached objects (the
- * engine freed) go back to their orphaned slab from any thread. */
+ * NC_ENGINE_SLABS sizes it sees; the slab's owner is the engine, see
+ * nc_eng()), else malloc with the engine in the NC_MHDR bytes before the
+ * object.  Detached objects (the engine freed) go back to their orphaned
+ * slab from any thread. */
 static struct netchannel *nc_mem_alloc(struct nc_engine *e, size_t size)
 {
 	struct netchannel *nc;
@@ -45,7 +50,7 @@ static struct netchannel *nc_mem_alloc(struct nc_engine *e, size_t size)
 
 	for (i = 0; i < NC_ENGINE_SLABS && size <= NC_SLAB_MAX_OBJ; i++) {
 		if (e->slab[i] == NULL) {
-			e->slab[i] = nc_slab_create(size);
+			e->slab[i] = nc_slab_create(size, e);
 			if (e->slab[i] == NULL)
 				break;
 		}
@@ -58,9 +63,13 @@ static struct netchannel *nc_mem_alloc(struct nc_engine *e, size_t size)
 			return nc;
 		}
 	}
-	nc = malloc(size);
-	if (nc != NULL)
-		memset(nc, 0, size);
+	/* malloc's 16-byte alignment leaves nc and priv 8-byte aligned */
+	char *m = malloc(NC_MHDR + size);
+	if (m == NULL)
+		return NULL;
+	atomic_init((struct nc_engine *_Atomic *)(void *)m, e);
+	nc = (struct netchannel *)(void *)(m + NC_MHDR);
+	memset(nc, 0, size);
 	return nc;
 }
 
@@ -69,24 +78,92 @@ static void nc_mem_free(struct netchannel *nc)
 	if (nc->flags & NCF_SLAB)
 		nc_slab_free(nc);
 	else
-		free(nc);
+		free((char *)nc - NC_MHDR);
 }
+
+/* Detach from the engine (nc_engine_free): nc_eng() reads NULL, for a slab
+ * object once the slab is orphaned right after. */
+static void nc_mem_detach(struct netchannel *nc)
+{
+	if (!(nc->flags & NCF_SLAB))
+		atomic_store_explicit((struct nc_engine *_Atomic *)(void *)((char *)nc - NC_MHDR),
+				      NULL, memory_order_release);
+}
+
+/* ---- ids ---------------------------------------------------------------- */
+
+/* The netchannel of id, or NULL if the id is free or was never used. */
+static inline struct netchannel *chan_at(const struct nc_engine *e, uint32_t id)
+{
+	uintptr_t v = e->chan[id];
+
+	return (v & NC_SLOT_FREE) ? NULL : (struct netchannel *)v;
+}
+
+static inline bool id_available(const struct nc_engine *e)
+{
+	return e->free_head != NC_NO_ID || e->fresh < e->cfg.max_channels;
+}
+
+/* Take an id (id_available() first) for nc. */
+static uint32_t id_take(struct nc_engine *e, struct netchannel *nc)
+{
+	uint32_t id = e->free_head;
+
+	if (id != NC_NO_ID) {
+		e->free_head = (uint32_t)(e->chan[id] >> 1) - 1; /* 0 -> NC_NO_ID */
+		/* The next take reads that slot first (a random line among
+		 * millions of ids): start the miss now, not on its path. */
+		if (e->free_head != NC_NO_ID)
+			__builtin_prefetch(&e->chan[e->free_head], 1);
+	} else {
+		id = e->fresh++;
+	}
+	e->chan[id] = (uintptr_t)nc;
+	e->live++;
+	return id;
+}
+
+/* Give id back: a new generation, and first in line for reuse. */
+static void id_put(struct nc_engine *e, uint32_t id)
+{
+	e->gen[id]++;
+	e->chan[id] = (uintptr_t)(e->free_head + 1u) << 1 | NC_SLOT_FREE;
+	e->free_head = id;
+	e->live--;
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+/* nc's timer, if it has one (engine e). */
+static struct nc_timer *timer_of(const struct nc_engine *e, const struct netchannel *nc)
+{
+	return (nc->flags & NCF_TIMER) ? nc_timer_index_find(&e->timer_ix, nc->id) : NULL;
+}
+
+/* Cancel and free nc's timer, if any. */
+static void timer_drop(struct nc_engine *e, struct netchannel *nc)
+{
+	if (!(nc->flags & NCF_TIMER))
+		return;
+	struct nc_timer *t = nc_timer_index_remove(&e->timer_ix, nc->id);
+	(void)nc_timer_cancel(e->timers, t);
+	free(t);
+	nc->flags &= (uint16_t)~NCF_TIMER;
+}
+
+/* ---- netchannel objects, continued --------------------------------------- */
 
 static void nc_destroy(struct netchannel *nc)
 {
-	struct nc_engine *e = nc->eng;
+	struct nc_engine *e = nc_eng(nc);
 
 	if (nc->ops->cleanup != NULL)
 		nc->ops->cleanup(nc);
 	if (e != NULL) {
-		if (nc->timer != NULL)
-			nc_timer_cancel(e->timers, nc->timer);
-		e->chan[nc->id] = NULL;
-		e->gen[nc->id]++;
-		e->free_ids[e->nfree++] = nc->id;
-		e->live--;
+		timer_drop(e, nc);
+		id_put(e, nc->id);
 	}
-	free(nc->timer);
 	nc_mem_free(nc);
 }
 
@@ -110,7 +187,7 @@ static void defer_end(struct nc_engine *e)
 		return;
 	}
 	while (e->deferred != NC_NO_ID) {
-		struct netchannel *nc = e->chan[e->deferred];
+		struct netchannel *nc = chan_at(e, e->deferred);
 		e->deferred = nc->next_free;
 		nc_destroy(nc); /* still deferred: defer == 1 */
 	}
@@ -133,10 +210,12 @@ void nc_unref(struct netchannel *nc)
 	 * references happens before the cleanup of the last one. */
 	if (atomic_fetch_sub_explicit(&nc->refcnt, 1, memory_order_acq_rel) != 1)
 		return;
-	if (nc->eng != NULL && nc->eng->defer > 0) {
-		/* still in e->chan until destroyed: the list links ids */
-		nc->next_free = nc->eng->deferred;
-		nc->eng->deferred = nc->id;
+	struct nc_engine *e = nc_eng(nc);
+	if (e != NULL && e->defer > 0) {
+		/* still in e->chan until destroyed: the list links ids (a
+		 * listener's rule_id is no longer needed: unlisten ran) */
+		nc->next_free = e->deferred;
+		e->deferred = nc->id;
 		return;
 	}
 	nc_destroy(nc);
@@ -157,7 +236,7 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 		return -EINVAL;
 	if (e->closing)
 		return -ESHUTDOWN;
-	if (e->nfree == 0)
+	if (!id_available(e))
 		return -ENOSPC;
 	size_t priv = (ops->priv_size + 7) & ~(size_t)7;
 	/* malloc's alignment gives priv its 8 bytes: 64-byte alignment would
@@ -169,22 +248,13 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 	atomic_init(&nc->refcnt, 1);
 	nc->ops = ops;
 	nc->rule_id = CLS_NO_MATCH;
-	nc->id = e->free_ids[--e->nfree];
-	nc->gen = e->gen[nc->id];
-	nc->eng = e;
-	e->chan[nc->id] = nc;
-	e->live++;
+	nc->id = id_take(e, nc);
 	if (ops->init != NULL) {
 		rc = ops->init(nc, arg);
 		if (rc != 0) {
 			/* Unregister without cleanup (init failed). */
-			if (nc->timer != NULL)
-				nc_timer_cancel(e->timers, nc->timer);
-			free(nc->timer);
-			e->chan[nc->id] = NULL;
-			e->gen[nc->id]++;
-			e->free_ids[e->nfree++] = nc->id;
-			e->live--;
+			timer_drop(e, nc);
+			id_put(e, nc->id);
 			nc_mem_free(nc);
 			return rc > 0 ? -rc : rc;
 		}
@@ -197,8 +267,9 @@ void nc_close(struct netchannel *nc)
 {
 	if (nc == NULL)
 		return;
-	if (nc->eng != NULL && nc->timer != NULL)
-		nc_timer_cancel(nc->eng->timers, nc->timer);
+	struct nc_engine *e = nc_eng(nc);
+	if (e != NULL && (nc->flags & NCF_TIMER))
+		(void)nc_timer_cancel(e->timers, timer_of(e, nc));
 	nc->flags |= NCF_CLOSED;
 	nc_unref(nc);
 }
@@ -215,7 +286,7 @@ const struct nc_ops *nc_ops_of(const struct netchannel *nc)
 
 struct nc_engine *nc_engine_of(const struct netchannel *nc)
 {
-	return nc ? nc->eng : NULL;
+	return nc ? nc_eng(nc) : NULL;
 }
 
 uint32_t nc_id(const struct netchannel *nc)
@@ -225,7 +296,13 @@ uint32_t nc_id(const struct netchannel *nc)
 
 uint64_t nc_id64(const struct netchannel *nc)
 {
-	return nc ? (uint64_t)nc->gen << 32 | nc->id : UINT64_MAX;
+	if (nc == NULL)
+		return UINT64_MAX;
+	/* e->gen[id] changes only when nc is destroyed: safe to read from
+	 * any thread that holds a reference */
+	const struct nc_engine *e = nc_eng(nc);
+	uint32_t gen = e != NULL ? e->gen[nc->id] : nc->det_gen;
+	return (uint64_t)gen << 32 | nc->id;
 }
 
 uint64_t nc_rx_packets(const struct netchannel *nc)
@@ -237,10 +314,9 @@ struct netchannel *nc_engine_find(const struct nc_engine *e, uint64_t id64)
 {
 	uint32_t id = (uint32_t)id64;
 
-	if (e == NULL || id >= e->cfg.max_channels || e->chan[id] == NULL ||
-	    e->gen[id] != (uint32_t)(id64 >> 32))
+	if (e == NULL || id >= e->fresh || e->gen[id] != (uint32_t)(id64 >> 32))
 		return NULL;
-	return e->chan[id];
+	return chan_at(e, id);
 }
 
 int nc_read(struct netchannel *nc, void **items, unsigned max)
@@ -259,21 +335,31 @@ int nc_write(struct netchannel *nc, void *const *items, unsigned n)
 
 int nc_timer_set(struct netchannel *nc, uint64_t expires_ns, uint64_t period_ns)
 {
-	if (nc == NULL || nc->eng == NULL)
+	struct nc_engine *e = nc ? nc_eng(nc) : NULL;
+	struct nc_timer *t;
+
+	if (e == NULL)
 		return -EINVAL;
-	if (nc->timer == NULL) {
-		nc->timer = malloc(sizeof(*nc->timer));
-		if (nc->timer == NULL)
+	t = timer_of(e, nc);
+	if (t == NULL) {
+		t = malloc(sizeof(*t));
+		if (t == NULL)
 			return -ENOMEM;
-		nc_timer_init(nc->timer, NC_SRC_ENGINE, nc_id64(nc));
+		nc_timer_init(t, NC_SRC_ENGINE, nc_id64(nc)); /* key: the id */
+		if (nc_timer_index_add(&e->timer_ix, t) != 0) {
+			free(t);
+			return -ENOMEM;
+		}
+		nc->flags |= NCF_TIMER;
 	}
-	return nc_timer_arm(nc->eng->timers, nc->timer, expires_ns, period_ns);
+	return nc_timer_arm(e->timers, t, expires_ns, period_ns);
 }
 
 bool nc_timer_stop(struct netchannel *nc)
 {
-	return nc != NULL && nc->eng != NULL && nc->timer != NULL &&
-	       nc_timer_cancel(nc->eng->timers, nc->timer);
+	struct nc_engine *e = nc ? nc_eng(nc) : NULL;
+
+	return e != NULL && (nc->flags & NCF_TIMER) && nc_timer_cancel(e->timers, timer_of(e, nc));
 }
 
 /* ---- engine ------------------------------------------------------------ */
@@ -302,17 +388,14 @@ int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 	e->deferred = NC_NO_ID;
 	if (e->cfg.expire_budget == 0)
 		e->cfg.expire_budget = DEFAULT_EXPIRE_BUDGET;
+	e->free_head = NC_NO_ID;
+	/* Zeroed and touched as ids are first used (e->fresh grows). */
 	e->chan = calloc(cfg->max_channels, sizeof(*e->chan));
 	e->gen = calloc(cfg->max_channels, sizeof(*e->gen));
-	e->free_ids = malloc(cfg->max_channels * sizeof(*e->free_ids));
-	if (e->chan == NULL || e->gen == NULL || e->free_ids == NULL) {
+	if (e->chan == NULL || e->gen == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	/* Hand out low ids first. */
-	for (uint32_t i = 0; i < cfg->max_channels; i++)
-		e->free_ids[i] = cfg->max_channels - 1 - i;
-	e->nfree = cfg->max_channels;
 
 	if (cfg->ring != NULL) {
 		e->ring = cfg->ring;
@@ -357,8 +440,8 @@ void nc_engine_free(struct nc_engine *e)
 	if (e == NULL)
 		return;
 	e->closing = true;
-	for (uint32_t i = 0; i < e->cfg.max_channels && e->chan != NULL; i++) {
-		struct netchannel *nc = e->chan[i];
+	for (uint32_t i = 0; i < e->fresh; i++) {
+		struct netchannel *nc = chan_at(e, i);
 		if (nc != NULL && (nc->flags & NCF_LISTENER) && nc_engine_unlisten(e, nc) != 0)
 			nc_close(nc); /* rule already gone: still drop the reference */
 	}
@@ -366,18 +449,21 @@ void nc_engine_free(struct nc_engine *e)
 	nc_flow_free(e->flows); /* drops the table's references */
 	e->flows = NULL;
 	defer_end(e);
-	/* Whatever is still alive is referenced elsewhere: detach it. */
-	for (uint32_t i = 0; i < e->cfg.max_channels && e->chan != NULL; i++) {
-		struct netchannel *nc = e->chan[i];
+	/* Whatever is still alive is referenced elsewhere: detach it.  The
+	 * union's rule_id and next_free are done with (listeners unlistened,
+	 * nothing deferred): it keeps the generation for nc_id64(). */
+	for (uint32_t i = 0; i < e->fresh; i++) {
+		struct netchannel *nc = chan_at(e, i);
 		if (nc != NULL) {
-			if (nc->timer != NULL)
-				nc_timer_cancel(e->timers, nc->timer);
-			nc->eng = NULL;
+			timer_drop(e, nc);
+			nc->det_gen = e->gen[i];
+			nc_mem_detach(nc);
 		}
 	}
-	nc_timers_free(e->timers);
 	for (unsigned i = 0; i < NC_ENGINE_SLABS; i++)
 		nc_slab_orphan(e->slab[i]); /* detached ones keep their memory */
+	nc_timer_index_fini(&e->timer_ix); /* empty: every timer was dropped */
+	nc_timers_free(e->timers);
 	cls_free(e->cls);
 	for (unsigned z = 0; z < NC_ENGINE_ZONES; z++)
 		cls_free(e->zcls[z]);
@@ -385,7 +471,6 @@ void nc_engine_free(struct nc_engine *e)
 		nc_ring_free(e->ring);
 	free(e->chan);
 	free(e->gen);
-	free(e->free_ids);
 	free(e);
 }
 
@@ -492,7 +577,7 @@ int nc_engine_listen(struct nc_engine *e, const struct cls_rule *rule, const str
 
 int nc_engine_unlisten(struct nc_engine *e, struct netchannel *listener)
 {
-	if (e == NULL || listener == NULL || listener->eng != e ||
+	if (e == NULL || listener == NULL || nc_eng(listener) != e ||
 	    !(listener->flags & NCF_LISTENER))
 		return -EINVAL;
 	struct cls *c = zone_cls(e, listener->zone, false);
@@ -510,7 +595,7 @@ int nc_engine_unlisten(struct nc_engine *e, struct netchannel *listener)
 int nc_engine_add_flow(struct nc_engine *e, const struct nc_flow_key *key, struct netchannel *nc,
 		       uint64_t now, uint64_t idle_timeout)
 {
-	if (e == NULL || key == NULL || nc == NULL || nc->eng != e)
+	if (e == NULL || key == NULL || nc == NULL || nc_eng(nc) != e)
 		return -EINVAL;
 	if (e->closing)
 		return -ESHUTDOWN;
@@ -753,13 +838,15 @@ static void resolve_misses(struct nc_engine *e, const unsigned *miss, unsigned n
 	}
 }
 
-/* The lines a process() call touches in a netchannel: the 64 bytes from
- * ops (ops, rx_pkts and the first 48 bytes of priv: a whole ncnat session),
- * at most two lines. */
+/* The lines a process() call touches in a netchannel: from ops to the end
+ * of priv, 16 + priv_size bytes (72 for a NAT session), without reading
+ * priv_size (a dependent load): the line of ops and the next one, which
+ * hold the 72 bytes from any 8-byte aligned ops (at most 56 + 72 = 128).
+ * (+64, not +63: at 88 bytes ops can start a line.) */
 static inline void prefetch_hot(const struct netchannel *nc)
 {
 	__builtin_prefetch(&nc->ops, 1);
-	__builtin_prefetch((const char *)&nc->ops + 63, 1);
+	__builtin_prefetch((const char *)&nc->ops + 64, 1);
 }
 
 static inline uint32_t ptr_hash(const void *p)
@@ -958,11 +1045,13 @@ static void ring_ops_process(struct netchannel *nc, struct nc_pkt *const pkts[],
 {
 	struct ring_ops_priv *p = (struct ring_ops_priv *)nc->priv;
 	struct nc_event ev[NC_BURST_MAX];
+	uint64_t id64;
 
 	if (n == 0 || n > NC_BURST_MAX)
 		return;
 	if (p->ring == NULL)
-		p->ring = nc->eng->ring;
+		p->ring = nc_eng(nc)->ring;
+	id64 = nc_id64(nc); /* the generation is the engine's: read it once */
 	memset(ev, 0, n * sizeof(ev[0])); /* (silences a false -Wmaybe-uninitialized) */
 	for (unsigned i = 0; i < n; i++) {
 		const struct nc_pkt *k = pkts[i];
@@ -972,7 +1061,7 @@ static void ring_ops_process(struct netchannel *nc, struct nc_pkt *const pkts[],
 			.flags = i + 1 < n ? NC_EV_NOWAKE : 0,
 			.data = k->len,
 			.udata = (uint64_t)(uintptr_t)k->mbuf,
-			.aux = {nc_id64(nc),
+			.aux = {id64,
 				k->in_port | (uint64_t)k->key.family << 16 |
 					(uint64_t)k->key.proto << 24,
 				(uint64_t)k->key.sport << 16 | k->key.dport},
@@ -984,7 +1073,7 @@ static void ring_ops_process(struct netchannel *nc, struct nc_pkt *const pkts[],
 	if (q < 0)
 		q = 0;
 	for (unsigned i = (unsigned)q; i < n; i++)
-		nc_pkt_drop(nc->eng, pkts[i]);
+		nc_pkt_drop(nc_eng(nc), pkts[i]);
 }
 
 const struct nc_ops nc_ring_ops = {

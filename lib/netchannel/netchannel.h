@@ -63,10 +63,10 @@
  * Timers
  * ------
  * Every netchannel has one timer (nc_timer_set; its memory is taken by the
- * first call, so netchannels that never arm one do not pay for it).  The
- * engine's timer set
- * posts an NC_EV_TIMER event to the engine's completion ring at expiry
- * (ncring.h, nc_timer.h) whose udata is the netchannel's id; the engine
+ * first call and kept by the engine, found by id, so netchannels that never
+ * arm one do not pay for it).  The engine's timer set posts an NC_EV_TIMER
+ * event to the engine's completion ring at expiry (ncring.h, nc_timer.h)
+ * whose udata is the netchannel's id; the engine
  * thread's nc_engine_poll() polls the timers, drains timer events and calls
  * ops->timeout() of the netchannels still alive (an id of a freed netchannel
  * is ignored).  A timer holds no reference: nc_close() cancels it.
@@ -160,7 +160,8 @@ struct nc_ops {
 struct nc_engine_config {
 	uint32_t flow_entries;   /**< flow table capacity (1 .. 1<<30) */
 	uint32_t max_channels;   /**< live netchannels at once (ids), 1 .. 1<<28;
-				      16 bytes each are allocated up front */
+				      12 bytes each are allocated (zeroed) up
+				      front, touched as ids come into use */
 	enum nc_link link;       /**< framing of received buffers */
 	int socket_id;           /**< NUMA socket for the flow table; -1 any */
 	/** Completion ring for timer events (and nc_ring_ops); NULL: the

@@ -13,39 +13,77 @@
 #define NCF_LISTENER 0x1u
 #define NCF_CLOSED 0x2u
 #define NCF_SLAB 0x4u     /* memory from the engine's slab (nc_slab.h) */
+#define NCF_TIMER 0x8u    /* has a timer, in e->timer_ix (nc_timer_set) */
 
 #define NC_ENGINE_SLABS 4 /* object sizes with a slab; others: malloc */
 
 #define NC_NO_ID UINT32_MAX
 
 /*
- * Layout: the first 40 bytes are what only creation, destruction, timers
- * and listeners use; the receive path reads ops and adds to rx_pkts, which
+ * Layout: 32 bytes of header, then the private state (8-byte aligned).  The
+ * first 16 bytes are what only creation, destruction, references and
+ * listeners use; the receive path reads ops and adds to rx_pkts, which
  * therefore sit right before the private state, so that one process() call
- * touches the lines from ops to the end of priv (nc_engine_run prefetches
- * them for the whole burst) and nothing else of the object.  The header is
- * 56 bytes and priv 8-byte aligned: a NAT session (56 bytes of priv) is a
- * 112-byte object (160 with malloc before), from the engine's slab of that
+ * touches the bytes from ops to the end of priv (nc_engine_run prefetches
+ * them for the whole burst) and nothing else of the object.  A NAT session
+ * (56 bytes of priv) is an 88-byte object from the engine's slab of that
  * size (2 MiB chunks, transparent huge pages: nc_slab.h), for tens of
- * millions of them.  The timer is allocated by the first nc_timer_set(): most
- * netchannels (NAT sessions, flows) never arm one.
+ * millions of them (112 bytes with the 56-byte header before, 160 with
+ * malloc before that).
+ *
+ * What is not in the header, and where it is:
+ *  - the engine: the owner of the object's slab, read from the chunk's
+ *    first line (nc_slab_owner: same huge page); a malloc'd netchannel
+ *    (sizes beyond the engine's slabs) has it in the 8 bytes before the
+ *    object.  Both read NULL once the engine is gone (detached).  nc_eng().
+ *  - the generation of the id: e->gen[id] only; a detached netchannel keeps
+ *    it in det_gen.
+ *  - the timer: allocated by the first nc_timer_set() (most netchannels,
+ *    NAT sessions and flows, never arm one) and found by id in the engine's
+ *    e->timer_ix; NCF_TIMER says there is one.
+ * rule_id, next_free and det_gen share 4 bytes: a listener's rule is
+ * deleted before its last reference can go (nc_engine_unlisten), the
+ * deferred-free list links only netchannels without references, and
+ * detaching happens after both (nc_engine_free) and needs neither.
  */
 struct netchannel {
 	_Atomic uint32_t refcnt;
 	uint32_t id;          /* index in the engine's channel table */
-	uint32_t gen;         /* generation of that index */
 	uint16_t flags;       /* NCF_* */
 	uint16_t zone;        /* listener's zone (NC_ZONE_ANY: e->cls) */
-	uint32_t rule_id;     /* listener's classifier rule */
-	uint32_t next_free;   /* deferred-free list during a burst: next one's id */
-	struct nc_engine *eng; /* NULL once detached by nc_engine_free */
-	struct nc_timer *timer; /* NULL until the first nc_timer_set() */
+	union {
+		uint32_t rule_id;   /* listener (NCF_LISTENER): its classifier rule */
+		uint32_t next_free; /* no reference left, destruction deferred: the
+				     * next one's id on e->deferred */
+		uint32_t det_gen;   /* detached: e->gen[id] when the engine went */
+	};
 	/* hot: the receive path */
 	const struct nc_ops *ops;
 	uint64_t rx_pkts;
 	alignas(8) unsigned char priv[];
 };
-_Static_assert(sizeof(struct netchannel) == 56, "netchannel header: 56 bytes");
+_Static_assert(sizeof(struct netchannel) == 32, "netchannel header: 32 bytes");
+
+/* A malloc'd netchannel is preceded by its engine (NULL once detached). */
+#define NC_MHDR sizeof(struct nc_engine *_Atomic)
+
+/* The netchannel's engine, NULL once detached.  Any thread. */
+static inline struct nc_engine *nc_eng(const struct netchannel *nc)
+{
+	if (nc->flags & NCF_SLAB)
+		return nc_slab_owner(nc);
+	return atomic_load_explicit((struct nc_engine *_Atomic *)((uintptr_t)nc - NC_MHDR),
+				    memory_order_acquire);
+}
+
+/*
+ * Ids: e->chan[id] is the netchannel of a live id (refcnt 0 included while
+ * its destruction is deferred), 0 for an id never used (>= e->fresh), and
+ * for a free id NC_SLOT_FREE | (next free id + 1) << 1: the free ids are a
+ * LIFO list through their own slots (e->free_head), no array of their own.
+ * Objects are 8-byte aligned, so the tag bit never is a pointer's.
+ */
+#define NC_SLOT_FREE ((uintptr_t)1)
 
 struct nc_engine {
 	struct nc_engine_config cfg;
@@ -57,11 +95,12 @@ struct nc_engine {
 	unsigned defer;       /* > 0: last unrefs are deferred (burst, table call) */
 	bool closing;         /* nc_engine_free runs */
 	struct nc_timers *timers;
+	struct nc_timer_index timer_ix; /* netchannels' timers by id (NCF_TIMER) */
 	struct nc_slab *slab[NC_ENGINE_SLABS]; /* netchannels by object size */
-	struct netchannel **chan; /* by id */
-	uint32_t *gen;            /* by id */
-	uint32_t *free_ids;
-	uint32_t nfree;
+	uintptr_t *chan;      /* by id: netchannel, free-list link or 0 */
+	uint32_t *gen;        /* by id */
+	uint32_t free_head;   /* first free id (NC_NO_ID: none) */
+	uint32_t fresh;       /* ids below have been used */
 	uint32_t live;
 	uint32_t deferred;    /* deferred-free list: first id (NC_NO_ID: empty) */
 	uint32_t burst_seq;   /* stamps the grouping table (nc_engine_run) */

@@ -2,8 +2,8 @@
 /*
  * Tests of the completion ring (ncring.h) and ring timers (nc_timer.h):
  * bad arguments, single-thread semantics, overflow accounting, stale commits,
- * edge/level sources, timers, threads and processes (waiters:
- * test_ring_wait.c).
+ * edge/level sources, timers, the timer index (against a model), threads
+ * and processes (waiters: test_ring_wait.c).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -621,4 +621,59 @@ Test(ring_proc, two_consumer_processes)
 		    (unsigned long)atomic_load(&res[4]));
 	munmap((void *)res, 4096);
 	nc_ring_free(r);
+}
+
+/* The timer index against a direct map: random adds and removes over a key
+ * space small enough for long probe runs and many removals inside them
+ * (keys chosen to collide: multiples of a power of two), across growths. */
+Test(ring_timers, index_against_model)
+{
+	enum { KEYS = 4096, OPS = 200000 };
+	struct nc_timer_index ix = {0};
+	struct nc_timer *t = calloc(KEYS, sizeof(*t));
+	bool *in = calloc(KEYS, sizeof(*in));
+	uint64_t rng = 0x2545f4914f6cdd1dull;
+	unsigned n = 0;
+
+	cr_assert(t != NULL && in != NULL);
+	cr_expect_null(nc_timer_index_find(&ix, 1));
+	cr_expect_null(nc_timer_index_remove(&ix, 1));
+	cr_expect_eq(nc_timer_index_add(&ix, NULL), -EINVAL);
+	for (unsigned k = 0; k < KEYS; k++)
+		nc_timer_init(&t[k], 7, (uint64_t)k << 32 | (k * 64u)); /* key: low half */
+	for (unsigned op = 0; op < OPS; op++) {
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		/* a few hundred live: grow to 1024 slots, then churn */
+		unsigned k = (unsigned)(rng % (op < OPS / 2 ? 600 : KEYS));
+		uint32_t key = k * 64u;
+
+		if (in[k]) {
+			cr_assert_eq(nc_timer_index_find(&ix, key), &t[k]);
+			if ((rng >> 32) % 3 == 0) {
+				cr_assert_eq(nc_timer_index_add(&ix, &t[k]), -EEXIST);
+				continue;
+			}
+			cr_assert_eq(nc_timer_index_remove(&ix, key), &t[k]);
+			in[k] = false;
+			n--;
+		} else {
+			cr_assert_null(nc_timer_index_find(&ix, key));
+			cr_assert_eq(nc_timer_index_add(&ix, &t[k]), 0);
+			in[k] = true;
+			n++;
+		}
+		cr_assert_eq(ix.n, n);
+		cr_assert_leq(2 * ix.n, ix.mask + 1, "at most half full");
+		if (op % 5000 == 0)
+			for (unsigned j = 0; j < KEYS; j++)
+				cr_assert_eq(nc_timer_index_find(&ix, j * 64u), in[j] ? &t[j] : NULL,
+					     "key %u after %u ops", j * 64u, op);
+	}
+	for (unsigned j = 0; j < KEYS; j++)
+		cr_assert_eq(nc_timer_index_find(&ix, j * 64u), in[j] ? &t[j] : NULL);
+	nc_timer_index_fini(&ix);
+	cr_expect_null(ix.slot);
+	nc_timer_index_fini(&ix);
+	free(t);
+	free(in);
 }

@@ -5,7 +5,8 @@
  * object stamped with its owner's number), freed objects are reused before
  * new memory is taken, chunks are 2 MiB, and an orphaned slab stays usable
  * for its live objects, which other threads may free (the sanitizer build
- * checks that nothing is touched after the last one).
+ * checks that nothing is touched after the last one).  Every object finds
+ * its slab's owner (nc_slab_owner), in any chunk, until the orphaning.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -36,14 +37,14 @@ Test(nc_slab, sizes)
 {
 	struct nc_slab *s;
 
-	cr_assert_null(nc_slab_create(0));
-	cr_assert_null(nc_slab_create(NC_SLAB_MAX_OBJ + 1));
-	s = nc_slab_create(1);
+	cr_assert_null(nc_slab_create(0, NULL));
+	cr_assert_null(nc_slab_create(NC_SLAB_MAX_OBJ + 1, NULL));
+	s = nc_slab_create(1, NULL);
 	cr_assert_not_null(s);
 	cr_assert_eq(nc_slab_obj_size(s), 8);
 	cr_assert_eq(nc_slab_bytes(s), 0, "memory before the first object");
 	nc_slab_orphan(s);
-	s = nc_slab_create(112);
+	s = nc_slab_create(112, NULL);
 	cr_assert_eq(nc_slab_obj_size(s), 112);
 	nc_slab_orphan(s);
 	nc_slab_orphan(NULL);
@@ -54,7 +55,7 @@ Test(nc_slab, random_against_model)
 {
 	enum { N = 50000, OPS = 400000 };
 	size_t size = 112;
-	struct nc_slab *s = nc_slab_create(size);
+	struct nc_slab *s = nc_slab_create(size, NULL);
 	void **live = calloc(N, sizeof(*live));
 	uint64_t rng = 0x9e3779b97f4a7c15ull, peak = 0, n_live = 0;
 
@@ -127,7 +128,7 @@ static void *free_all(void *arg)
 Test(nc_slab, orphan_freed_by_other_threads)
 {
 	enum { N = 40000 };
-	struct nc_slab *s = nc_slab_create(200);
+	struct nc_slab *s = nc_slab_create(200, NULL);
 	void **objs = malloc(N * sizeof(*objs));
 	struct freer f[2] = {{objs, N / 2}, {objs + N / 2, N / 2}};
 	pthread_t t[2];
@@ -143,5 +144,35 @@ Test(nc_slab, orphan_freed_by_other_threads)
 		cr_assert_eq(pthread_create(&t[k], NULL, free_all, &f[k]), 0);
 	for (int k = 0; k < 2; k++)
 		pthread_join(t[k], NULL);
+	free(objs);
+}
+
+/* The owner is found from any object of any chunk, and reads NULL once
+ * the slab is orphaned (the objects still alive then included). */
+Test(nc_slab, owner_of_objects)
+{
+	enum { N = 60000 }; /* 88-byte objects: three chunks */
+	int owner;
+	struct nc_slab *s = nc_slab_create(88, &owner);
+	void **objs = malloc(N * sizeof(*objs));
+
+	cr_assert_not_null(s);
+	for (unsigned i = 0; i < N; i++) {
+		objs[i] = nc_slab_alloc(s);
+		cr_assert_not_null(objs[i]);
+		cr_assert_eq(nc_slab_owner(objs[i]), &owner, "object %u", i);
+	}
+	cr_assert_geq(nc_slab_bytes(s), 3 * CHUNK);
+	for (unsigned i = 0; i < N; i += 2)
+		nc_slab_free(objs[i]);
+	for (unsigned i = 0; i < N; i += 2) {
+		objs[i] = nc_slab_alloc(s); /* reused */
+		cr_assert_eq(nc_slab_owner(objs[i]), &owner);
+	}
+	nc_slab_orphan(s);
+	for (unsigned i = 0; i < N; i++)
+		cr_assert_null(nc_slab_owner(objs[i]), "object %u after the orphaning", i);
+	for (unsigned i = 0; i < N; i++)
+		nc_slab_free(objs[i]);
 	free(objs);
 }
