@@ -14,6 +14,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "bench_eal.h"
 #include "stats.h"
 
 enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, F_NUM };
@@ -63,32 +64,6 @@ static bool eal_done;
 static int eal_rc;
 static char eal_mode[96];
 
-static unsigned long read_ul(const char *path)
-{
-	unsigned long v = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
-static bool hugetlbfs_mounted(void)
-{
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " hugetlbfs ") != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static void eal_cleanup(void)
 {
 	rte_eal_cleanup();
@@ -96,44 +71,29 @@ static void eal_cleanup(void)
 
 int acl_peer_eal_init(int core, unsigned mem_mb, bool no_huge, const char **mode)
 {
-	char lcores[16], mem[16], prefix[48];
-	char *argv[16];
-	int argc = 0;
+	char lcores[16];
 	/* 2 MB pages free: use them when they hold a good share of what fw1 100K needs */
-	unsigned long free2m = read_ul("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
-	unsigned long free1g = read_ul("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
-	bool huge = !no_huge && hugetlbfs_mounted() && (free2m >= 256 || free1g >= 1);
+	unsigned long free2m = bench_eal_free_hugepages(2048);
+	unsigned long free1g = bench_eal_free_hugepages(1048576);
+	struct bench_eal_cfg c = {
+		.lcore_opt = "-l",
+		.lcores = lcores,
+		.huge = !no_huge && bench_eal_hugetlbfs_mounted() && (free2m >= 256 || free1g >= 1),
+		.mem_mb = mem_mb,
+		.prefix = "ncbench",
+		.extra = "--force-max-simd-bitwidth=512",
+	};
 
 	if (eal_done)
 		goto out;
 	eal_done = true;
 	snprintf(lcores, sizeof(lcores), "%d", core);
-	snprintf(mem, sizeof(mem), "%u", mem_mb);
-	argv[argc++] = "ncbench";
-	argv[argc++] = "-l";
-	argv[argc++] = lcores;
-	argv[argc++] = "--no-pci";
-	if (huge) {
-		argv[argc++] = "--in-memory";
-	} else { /* --no-huge means legacy memory, which --in-memory refuses */
-		snprintf(prefix, sizeof(prefix), "--file-prefix=ncbench-%ld", (long)getpid());
-		argv[argc++] = prefix;
-		argv[argc++] = "--no-shconf";
-	}
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = "--log-level=4"; /* errors only */
-	argv[argc++] = "--force-max-simd-bitwidth=512";
-	if (!huge) {
-		argv[argc++] = "--no-huge";
-		argv[argc++] = "-m";
-		argv[argc++] = mem;
+	if (!c.huge)
 		snprintf(eal_mode, sizeof(eal_mode), "no hugepages (--no-huge -m %u)", mem_mb);
-	} else {
+	else
 		snprintf(eal_mode, sizeof(eal_mode), "hugepages (%lu x 2M, %lu x 1G free)", free2m,
 			 free1g);
-	}
-	argv[argc] = NULL;
-	if (rte_eal_init(argc, argv) < 0) {
+	if (bench_eal_init(&c) < 0) {
 		eal_rc = -(rte_errno ? rte_errno : EINVAL);
 		fprintf(stderr, "ncbench: rte_acl peer: EAL init failed: %s\n",
 			rte_strerror(rte_errno));

@@ -88,6 +88,7 @@
 #include <rte_errno.h>
 
 #include "bench.h"
+#include "bench_eal.h"
 #include "bench_nat_int.h"
 #include "commands.h"
 #include "nat_pipeline.h"
@@ -409,32 +410,6 @@ bad:
 
 /* ---- EAL ---- */
 
-static unsigned long read_ul(const char *path)
-{
-	unsigned long v = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
-static bool hugetlbfs_mounted(void)
-{
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " hugetlbfs ") != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 char bnat_eal_mode[96];
 
 /* Hugepages when the free 2 MB pages hold what the biggest size needs,
@@ -442,12 +417,16 @@ char bnat_eal_mode[96];
  * max(--workers) lcores, lcore i on CPU (core + i) mod CPUs. */
 static int eal_up(const struct nat_opts *o, unsigned need_mb)
 {
-	char lcores[BNAT_WORKERS_MAX * 12], mem[16], prefix[48];
-	char *argv[16];
-	int argc = 0;
-	unsigned long free2m = read_ul("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
-	bool huge = !o->no_huge && hugetlbfs_mounted() && free2m * 2 >= need_mb + need_mb / 8;
-	unsigned mem_mb = o->mem_mb ? o->mem_mb : need_mb;
+	char lcores[BNAT_WORKERS_MAX * 12];
+	unsigned long free2m = bench_eal_free_hugepages(2048);
+	struct bench_eal_cfg c = {
+		.lcore_opt = o->n_workers ? "--lcores" : "-l",
+		.lcores = lcores,
+		.huge = !o->no_huge && bench_eal_hugetlbfs_mounted() &&
+			free2m * 2 >= need_mb + need_mb / 8,
+		.mem_mb = o->mem_mb ? o->mem_mb : need_mb,
+		.prefix = "ncbench-nat",
+	};
 
 	snprintf(lcores, sizeof(lcores), "%d", o->core);
 	if (o->n_workers) {
@@ -460,29 +439,13 @@ static int eal_up(const struct nat_opts *o, unsigned need_mb)
 			len += (size_t)snprintf(lcores + len, sizeof(lcores) - len, "%s%u@%u",
 						i ? "," : "", i, ((unsigned)o->core + i) % ncpu);
 	}
-	snprintf(mem, sizeof(mem), "%u", mem_mb);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=ncbench-nat-%ld", (long)getpid());
-	argv[argc++] = "ncbench";
-	argv[argc++] = o->n_workers ? "--lcores" : "-l";
-	argv[argc++] = lcores;
-	argv[argc++] = "--no-pci";
-	if (huge) {
-		argv[argc++] = "--in-memory";
+	if (c.huge)
 		snprintf(bnat_eal_mode, sizeof(bnat_eal_mode), "hugepages (%lu x 2M free, ~%u MB needed)",
 			 free2m, need_mb);
-	} else {
-		argv[argc++] = prefix;
-		argv[argc++] = "--no-shconf";
-		argv[argc++] = "--no-huge";
-		argv[argc++] = "-m";
-		argv[argc++] = mem;
+	else
 		snprintf(bnat_eal_mode, sizeof(bnat_eal_mode),
-			 "no hugepages (--no-huge -m %u; %lu x 2M free)", mem_mb, free2m);
-	}
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = "--log-level=4";
-	argv[argc] = NULL;
-	if (rte_eal_init(argc, argv) < 0) {
+			 "no hugepages (--no-huge -m %u; %lu x 2M free)", c.mem_mb, free2m);
+	if (bench_eal_init(&c) < 0) {
 		fprintf(stderr, "ncbench nat: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
