@@ -667,6 +667,23 @@ static enum nat_verdict icmp_error_in2out(struct nat_pipeline *p, uint8_t *pkt, 
 	return NAT_TX_OUTSIDE;
 }
 
+/* A new mapping (external endpoint oa:op) is about to get its first session
+ * with the packet's remote: start the cache misses of the mapping, its
+ * session and its outside flow key together rather than one after another
+ * (at 1 M sessions each is a miss to memory). */
+static void prefetch_new_session(struct nat_pipeline *p, const struct nc_pkt_info *pi,
+				 uint32_t oa, uint16_t op)
+{
+	uint8_t proto = pi->key.proto;
+	uint16_t rport = rem_port_of(proto, pi->key.dport);
+	union cls_addr ra = {.v4 = pi->key.dst.v4}, xa = {.v4 = oa};
+	struct nc_flow_key ko; /* as key_out() will make it */
+
+	nat_session_prefetch_add(p->st, proto, oa, op, ra.v4, rport);
+	nc_flow_key_set(&ko, NAT_SIDE_OUTSIDE, CLS_IPV4, proto, &ra, &xa, rport, op);
+	nc_flow_prefetch(nc_engine_flows(p->eng), &ko);
+}
+
 /* A new mapping for the inside endpoint of a packet under an snat or
  * masquerade rule; NULL with the drop counted (and ICMP host unreachable
  * queued on exhaustion, RFC 6888 REQ-8). */
@@ -690,18 +707,7 @@ static struct nat_mapping *new_mapping(struct nat_pipeline *p, uint8_t *pkt, uin
 		nat_count(&p->cnt, rc == -EDQUOT ? NAT_CNT_DROP_QUOTA : NAT_CNT_DROP_PORTS_EXHAUSTED);
 		return NULL;
 	}
-	{
-		/* the misses the new mapping, its session and its outside flow
-		 * key will take, started together (at 1 M sessions each is a
-		 * cache miss; in turn they cost ~15 % of the new-session rate) */
-		uint16_t rport = rem_port_of(proto, pi->key.dport);
-		union cls_addr ra = {.v4 = pi->key.dst.v4}, xa = {.v4 = oa};
-		struct nc_flow_key ko;
-
-		nat_session_prefetch_add(p->st, proto, oa, op, ra.v4, rport);
-		nc_flow_key_set(&ko, NAT_SIDE_OUTSIDE, CLS_IPV4, proto, &ra, &xa, rport, op);
-		nc_flow_prefetch(nc_engine_flows(p->eng), &ko);
-	}
+	prefetch_new_session(p, pi, oa, op);
 	rc = nat_mapping_add(p->st, proto, pi->key.src.v4, sport, oa, op,
 			     action == NAT_ACT_MASQUERADE ? NAT_MAP_MASQ : 0, p->now, &m);
 	if (rc) {
