@@ -374,8 +374,12 @@ int nc_ring_peek(struct nc_ring *r, uint64_t *idx, struct nc_event *ev, unsigned
 {
 	if (r == NULL || idx == NULL || (ev == NULL && max > 0))
 		return -EINVAL;
-	if (max > INT_MAX)
-		max = INT_MAX;
+	/* At most one lap: with other consumers committing and producers
+	 * refilling while we read, a slot of the next lap can already carry
+	 * the seq we look for past the ring's size, and a commit of more
+	 * than the size is refused (-EINVAL), not retried. */
+	if (max > r->size)
+		max = r->size;
 	/* Acquire: pairs with other consumers' release CAS (not strictly
 	 * needed for the records, which are ordered by seq). */
 	uint64_t u = atomic_load_explicit(&r->h->uidx, memory_order_acquire);
