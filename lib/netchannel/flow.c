@@ -375,11 +375,10 @@ static inline void ent_set_timeout(void *e, bool wide, uint64_t timeout)
 				 __ATOMIC_RELAXED);
 }
 
-static inline void touch(void *e, bool wide, uint64_t now)
+/* last_seen = now if later.  Racing readers may store slightly older
+ * times; expiry tolerates that. */
+static inline void touch_store(void *e, bool wide, uint64_t now)
 {
-	/* Store only when time moved: a steady flow in coarse units does not
-	 * dirty the line.  Racing readers may store slightly older times;
-	 * expiry tolerates that. */
 	if (wide) {
 		struct went *w = e;
 
@@ -392,6 +391,23 @@ static inline void touch(void *e, bool wide, uint64_t now)
 		if (n32 > __atomic_load_n(&c->last_seen, __ATOMIC_RELAXED))
 			__atomic_store_n(&c->last_seen, n32, __ATOMIC_RELAXED);
 	}
+}
+
+/* A lookup's hit.  Store only when time moved, so a steady flow in coarse
+ * units does not dirty the line, and never for an entry that never idles
+ * out: nobody reads its time (ncnat's sessions keep their own), and the
+ * store was a dirty line to write back for ~40 % of the hits at 1 M
+ * sessions (ncbench nat: 13 % more established packets/s without it). */
+static inline void touch(void *e, bool wide, uint64_t now)
+{
+	if (wide) {
+		if (__atomic_load_n(&((struct went *)e)->timeout, __ATOMIC_RELAXED) == UINT64_MAX)
+			return;
+	} else if (__atomic_load_n(&((struct cent *)e)->timeout, __ATOMIC_RELAXED) ==
+		   UINT32_MAX) {
+		return;
+	}
+	touch_store(e, wide, now);
 }
 
 /* The nc_flow_key of a live entry. */
@@ -492,15 +508,25 @@ static uint32_t unit_alloc(struct nc_flow *t, bool wide)
 {
 	uint32_t l;
 
+	/* Each pop prefetches what the next allocation will read: the list
+	 * heads are freed units, long cold by the time they are reused. */
 	if (!wide && t->singles != NIL) {
 		uint32_t u = t->singles - 1;
 
 		single_unlink(t, u);
+		if (t->singles != NIL) { /* just written: its next is the one after */
+			uint32_t nn = (uint32_t)unit_c(t, t->singles - 1)->addrs;
+
+			if (nn != NIL)
+				rte_prefetch0(unit_c(t, nn - 1));
+		}
 		return u;
 	}
 	if (t->free_lines != NIL) {
 		l = t->free_lines - 1;
 		t->free_lines = (uint32_t)unit_c(t, 2 * l)->addrs;
+		if (t->free_lines != NIL)
+			rte_prefetch0(unit_c(t, 2 * (t->free_lines - 1)));
 	} else if ((l = line_new(t)) == UINT32_MAX) {
 		return UINT32_MAX;
 	}
@@ -1095,7 +1121,8 @@ int nc_flow_get(const struct nc_flow *t, const struct nc_flow_key *key,
 	return 0;
 }
 
-int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key, uint64_t timeout)
+int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key, uint64_t timeout,
+			uint64_t now)
 {
 	struct kq q;
 	void *e;
@@ -1106,6 +1133,9 @@ int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key, 
 	e = find(t, &q, key_hash(key), NULL, NULL);
 	if (e == NULL)
 		return -ENOENT;
+	/* a change is a use; for an entry that never idled out, its idle
+	 * time starts here (lookups did not keep last_seen) */
+	touch_store(e, ent_wide(e), now);
 	ent_set_timeout(e, ent_wide(e), timeout);
 	return 0;
 }

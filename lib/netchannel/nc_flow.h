@@ -41,7 +41,7 @@
  *
  * Readers touch the entry on a hit: last_seen only moves forward, and a
  * store happens only when it changes, so a steady flow in coarse time units
- * costs no store.  Expiry walks the entry array with a cursor, `budget`
+ * costs no store (and an entry that never idles out, none at all).  Expiry walks the entry array with a cursor, `budget`
  * entries per call, so its cost per call is bounded whatever the table holds.
  *
  * Keys
@@ -56,7 +56,10 @@
  * ----
  * Timestamps and timeouts are in the caller's unit (seconds, TSC cycles...);
  * the table only compares them.  An entry is idle once
- * now - last_seen >= timeout.
+ * now - last_seen >= timeout.  An entry that never idles out (timeout
+ * UINT64_MAX) is not touched by lookups: its last_seen stays the time it
+ * was added (or given a finite timeout, see nc_flow_set_timeout()), and a
+ * hit writes nothing to its line.
  *
  * Compact entries keep both in 32 bits, exactly, for clocks that stay below
  * 2^32 units: seconds (since the epoch: until 2106) or milliseconds from the
@@ -270,7 +273,7 @@ int nc_flow_iterate(struct nc_flow *t, uint32_t *cursor, struct nc_flow_key *key
 
 /**
  * Find key; on a hit store now as its last_seen (if later; now = 0 never
- * stores) and its value in *value.
+ * stores, nor does an entry that never idles out) and its value in *value.
  * @return 0; -ENOENT (*value untouched); -EINVAL.
  */
 int nc_flow_lookup(const struct nc_flow *t, const struct nc_flow_key *key, uint64_t now,
@@ -302,11 +305,13 @@ int nc_flow_get(const struct nc_flow *t, const struct nc_flow_key *key,
 
 /**
  * Change an entry's idle timeout (e.g. on a TCP state change); takes effect
- * for the next expiry visit.
+ * for the next expiry visit.  The change counts as a use at now (last_seen
+ * = now if later; now = 0 never stores): an entry that never idled out was
+ * not touched by lookups, and its idle time starts here.
  * @return 0; -ENOENT; -EINVAL.
  */
 int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key,
-			uint64_t timeout) NC_MUST_CHECK;
+			uint64_t timeout, uint64_t now) NC_MUST_CHECK;
 
 /** Live entries (removed ones awaiting a grace period not counted). */
 uint32_t nc_flow_count(const struct nc_flow *t);

@@ -146,8 +146,8 @@ Test(flow_args, calls)
 					 NULL), -EINVAL);
 	cr_assert_eq(nc_flow_get(t, &k, NULL), -EINVAL);
 	cr_assert_eq(nc_flow_get(t, &k, &info), -ENOENT);
-	cr_assert_eq(nc_flow_set_timeout(NULL, &k, 1), -EINVAL);
-	cr_assert_eq(nc_flow_set_timeout(t, &k, 1), -ENOENT);
+	cr_assert_eq(nc_flow_set_timeout(NULL, &k, 1, 0), -EINVAL);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, 1, 0), -ENOENT);
 	cr_assert_eq(nc_flow_expire(NULL, 0, 1, NULL, NULL), -EINVAL);
 	cr_assert_eq(nc_flow_expire(t, 0, 0, NULL, NULL), -EINVAL);
 	cr_assert_eq(nc_flow_iterate(t, NULL, &k, &v), -EINVAL);
@@ -245,12 +245,45 @@ Test(flow, touch_and_timeout)
 	cr_assert_eq(mask, 1);
 	cr_assert_eq(vals[0], V(3));
 	cr_assert_eq(nc_flow_expire(t, 179, 100, NULL, NULL), 0, "idle 49 < 50");
-	cr_assert_eq(nc_flow_set_timeout(t, &k, 10), 0);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, 10, 0), 0);
 	cr_assert_eq(nc_flow_expire(t, 139, 100, NULL, NULL), 0, "idle 9 < 10");
 	cr_assert_eq(nc_flow_expire(t, 140, 100, NULL, NULL), 1, "idle 10 >= 10");
 	cr_assert_eq(nc_flow_lookup(t, &k, 0, &v), -ENOENT);
 	cr_assert_eq(freed_count, 1);
 	nc_flow_free(t);
+}
+
+/* An entry that never idles out keeps last_seen from its add (a hit writes
+ * nothing to its line), in both layouts; giving it a finite timeout counts
+ * as a use, so its idle time starts at the change, not at the add. */
+Test(flow, never_idle_entries_are_not_touched)
+{
+	for (int wide = 0; wide < 2; wide++) {
+		struct nc_flow *t = make_table(16, NULL, wide ? NC_FLOW_F_WIDE : 0);
+		struct nc_flow_key k, *kp[1] = {&k};
+		struct nc_flow_entry_info info;
+		void *v, *vals[1];
+		uint64_t mask;
+
+		key_n(&k, 9);
+		cr_assert_eq(nc_flow_add(t, &k, V(9), 100, UINT64_MAX), 0);
+		cr_assert_eq(nc_flow_lookup(t, &k, 500, &v), 0);
+		cr_assert_eq(v, V(9));
+		cr_assert_eq(nc_flow_lookup_bulk(t, (const struct nc_flow_key *const *)kp, 1, 600,
+						 vals, &mask), 1);
+		cr_assert_eq(vals[0], V(9));
+		cr_assert_eq(nc_flow_get(t, &k, &info), 0);
+		cr_assert_eq(info.last_seen, 100, "wide %d: not touched", wide);
+		cr_assert_eq(nc_flow_set_timeout(t, &k, 50, 1000), 0);
+		cr_assert_eq(nc_flow_get(t, &k, &info), 0);
+		cr_assert_eq(info.last_seen, 1000, "wide %d: the change is a use", wide);
+		cr_assert_eq(nc_flow_expire(t, 1049, 16, NULL, NULL), 0, "idle 49 < 50 since the change");
+		cr_assert_eq(nc_flow_lookup(t, &k, 1040, &v), 0);
+		cr_assert_eq(nc_flow_get(t, &k, &info), 0);
+		cr_assert_eq(info.last_seen, 1040, "wide %d: finite again: touched", wide);
+		cr_assert_eq(nc_flow_expire(t, 1090, 16, NULL, NULL), 1);
+		nc_flow_free(t);
+	}
 }
 
 static bool veto_odd(const struct nc_flow_key *key, void *value, uint64_t last_seen, void *arg)
@@ -277,7 +310,7 @@ Test(flow, expire_bounded_with_callback)
 	}
 	for (unsigned i = 0; i < 1000; i += 3) {
 		key_n(&k, i);
-		cr_assert_eq(nc_flow_set_timeout(t, &k, 1000), 0);
+		cr_assert_eq(nc_flow_set_timeout(t, &k, 1000, 0), 0);
 	}
 	/* Budget 64 per call: each call does bounded work; a pass of the
 	 * whole table takes about capacity / 64 calls. */
@@ -816,14 +849,14 @@ Test(flow, compact_time_limits)
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.timeout, UINT64_MAX);
 	cr_assert_eq(nc_flow_expire(t, UINT64_MAX, 16, NULL, NULL), 0, "never idle");
-	cr_assert_eq(nc_flow_set_timeout(t, &k, UINT32_MAX - 1), 0);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, UINT32_MAX - 1, 0), 0);
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.timeout, UINT32_MAX - 1);
 	cr_assert_eq(nc_flow_expire(t, 100 + (uint64_t)UINT32_MAX - 2, 16, NULL, NULL), 0);
-	cr_assert_eq(nc_flow_set_timeout(t, &k, 1ULL << 40), 0);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, 1ULL << 40, 0), 0);
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.timeout, UINT64_MAX, "compact: >= 2^32 - 1 means never (documented)");
-	cr_assert_eq(nc_flow_set_timeout(t, &k, 50), 0);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, 50, 0), 0);
 	cr_assert_eq(nc_flow_expire(t, 149, 16, NULL, NULL), 0);
 	cr_assert_eq(nc_flow_expire(t, 150, 16, NULL, NULL), 1);
 	/* Wide IPv4 entries keep every 64-bit timeout. */
@@ -832,7 +865,7 @@ Test(flow, compact_time_limits)
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.timeout, UINT64_MAX - 1);
 	cr_assert_eq(nc_flow_expire(t, UINT64_MAX - 2, 16, NULL, NULL), 0);
-	cr_assert_eq(nc_flow_set_timeout(t, &k, 1ULL << 40), 0);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, 1ULL << 40, 0), 0);
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.timeout, 1ULL << 40);
 	cr_assert_eq(nc_flow_count(t), 1);
@@ -851,7 +884,7 @@ Test(flow, wide_flag_keeps_64_bit_times)
 	cr_assert_eq(nc_flow_lookup(t, &k, (1ULL << 32) + 100, &v), 0);
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.last_seen, (1ULL << 32) + 100);
-	cr_assert_eq(nc_flow_set_timeout(t, &k, 1ULL << 40), 0);
+	cr_assert_eq(nc_flow_set_timeout(t, &k, 1ULL << 40, 0), 0);
 	cr_assert_eq(nc_flow_get(t, &k, &info), 0);
 	cr_assert_eq(info.timeout, 1ULL << 40);
 	nc_flow_free(t);
