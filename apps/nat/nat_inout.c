@@ -875,6 +875,43 @@ static enum nat_verdict out2in(struct nat_pipeline *p, struct nc_pkt *pkt)
 
 /* ---- entry of the slow path ---- */
 
+void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, int action,
+			    unsigned stage)
+{
+	const struct nc_pkt_info *pi = &pkt->info;
+	struct nat_ports *a;
+
+	/* in2out looks its source up (a new flow: to find or make its
+	 * mapping, which takes a port), out2in its destination; an ICMP
+	 * error looks up its embedded packet, rarely worth a prefetch */
+	if (pi->status != NC_PARSE_OK || pi->key.family != CLS_IPV4 ||
+	    (pi->flags & NC_PF_ICMP_ERROR))
+		return;
+	if (pkt->in_port != NAT_SIDE_INSIDE) {
+		if (stage == 0)
+			nat_mapping_prefetch_find(p->st, false, pi->key.proto, pi->key.dst.v4,
+						  dst_port(pi));
+		return;
+	}
+	if (stage == 0)
+		nat_mapping_prefetch_find(p->st, true, pi->key.proto, pi->key.src.v4, src_port(pi));
+	a = action == NAT_ACT_MASQUERADE ? p->masq : action == NAT_ACT_SNAT ? p->pool : NULL;
+	if (!a)
+		return;
+	if (stage < 3) {
+		nat_ports_prefetch(a, pi->key.proto, pi->key.src.v4, src_port(pi), stage);
+	} else {
+		/* the new mapping's port is most often the inside one: its
+		 * index bucket and outside flow key can start loading now
+		 * (for an existing mapping this is a wasted prefetch) */
+		uint32_t oa;
+		uint16_t op;
+
+		if (nat_ports_predict(a, pi->key.proto, pi->key.src.v4, src_port(pi), &oa, &op))
+			prefetch_new_session(p, pi, oa, op);
+	}
+}
+
 enum nat_verdict nat_slow_path(struct nat_pipeline *p, struct nc_pkt *pkt, int action)
 {
 	const struct nc_pkt_info *pi = &pkt->info;

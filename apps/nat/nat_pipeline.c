@@ -117,6 +117,10 @@ static void listener_process(struct netchannel *l, struct nc_pkt *const pkts[], 
 	struct nat_listener *ls = nc_priv(l);
 	int action = ls->rule.action == NAT_ACT_DNAT ? NAT_ACT_NONE : (int)ls->rule.action;
 
+	if (n > 1)
+		for (unsigned stage = 0; stage < NAT_SLOW_PREFETCH_STAGES; stage++)
+			for (unsigned i = 0; i < n; i++)
+				nat_slow_path_prefetch(ls->p, pkts[i], action, stage);
 	for (unsigned i = 0; i < n; i++)
 		finish(ls->p, pkts[i], nat_slow_path(ls->p, pkts[i], action));
 }

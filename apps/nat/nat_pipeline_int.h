@@ -212,6 +212,16 @@ void nat_arp_learn(struct nat_pipeline *p, const uint8_t *pkt, uint32_t len,
  *  netchannel and keys), translation.  Returns the verdict. */
 enum nat_verdict nat_slow_path(struct nat_pipeline *p, struct nc_pkt *pkt, int action);
 
+/** Before a burst goes down the slow path one packet at a time: start the
+ *  cache misses nat_slow_path(p, pkt, action) will meet (its mapping
+ *  lookup and, for a new mapping, its port allocation), so that a burst of
+ *  new flows waits for them together.  Call it for every packet of the
+ *  burst with stage 0, 1, ... (NAT_SLOW_PREFETCH_STAGES passes): a stage
+ *  reads what the ones before loaded. */
+#define NAT_SLOW_PREFETCH_STAGES 4
+void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, int action,
+			    unsigned stage);
+
 /** The fast path: a packet found in the flow table by one of sn's keys. */
 enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn,
 				  struct nc_pkt *pkt);

@@ -463,6 +463,82 @@ static int32_t block_take(struct nat_ports *p, struct space *s, uint32_t si, uin
 	return (int32_t)b;
 }
 
+void nat_ports_prefetch(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
+			uint16_t in_port, unsigned stage)
+{
+	int pi = nat_proto_idx(proto);
+	uint32_t si, start;
+	const struct space *s;
+
+	if (!p || pi < 0)
+		return;
+	if (stage == 0) {
+		__builtin_prefetch(&p->heads[hash32(in_addr) & p->mask]);
+		return;
+	}
+	if (stage == 1) {
+		si = p->heads[hash32(in_addr) & p->mask];
+		if (si != NO_IDX)
+			__builtin_prefetch(&p->subs[si], 1);
+		return;
+	}
+	if (stage != 2)
+		return;
+	/* stage 2: where nat_ports_alloc starts for a subscriber already
+	 * pinned to an address (one-by-one ports: the inside port if it is
+	 * in the slice, else the hash's point; blocks: the inside port) */
+	si = sub_find(p, in_addr);
+	if (si == NO_IDX || p->subs[si].addr_idx == NO_IDX)
+		return;
+	s = p->sp[p->subs[si].addr_idx * NAT_PI_COUNT + (uint32_t)pi];
+	if (!s)
+		return;
+	if (block_mode(p) || in_port < 1024 || (in_port >= p->own_lo && in_port <= p->own_hi))
+		start = in_port;
+	else if (p->own_n)
+		start = p->own_lo + hash32(in_addr ^ ((uint32_t)in_port << 16) ^ (uint32_t)pi) %
+					    p->own_n;
+	else
+		return;
+	__builtin_prefetch(&s->used[start / 64], 1);
+	__builtin_prefetch(&s->held[start / 64]);
+}
+
+bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
+		       uint16_t in_port, uint32_t *out_addr, uint16_t *out_port)
+{
+	int pi = nat_proto_idx(proto);
+	const struct space *s;
+	const struct sub *sb;
+	uint32_t si;
+
+	if (!p || pi < 0 || !out_addr || !out_port || in_port < 1024)
+		return false;
+	si = sub_find(p, in_addr);
+	if (si == NO_IDX)
+		return false;
+	sb = &p->subs[si];
+	if (sb->addr_idx == NO_IDX || sb->used[pi] >= p->cfg.quota)
+		return false;
+	s = p->sp[sb->addr_idx * NAT_PI_COUNT + (uint32_t)pi];
+	if (!s || !port_free(s, in_port))
+		return false;
+	if (block_mode(p)) { /* the inside port in one of its blocks */
+		uint32_t b;
+
+		if (in_port < p->cfg.port_lo || in_port > p->cfg.port_hi)
+			return false;
+		b = (in_port - p->cfg.port_lo) / p->cfg.block;
+		if (b >= p->n_blocks || s->blk_owner[b] != si + 1)
+			return false;
+	} else if (in_port < p->own_lo || in_port > p->own_hi) {
+		return false; /* (the search would start from the hash's point) */
+	}
+	*out_addr = p->addrs[sb->addr_idx];
+	*out_port = in_port;
+	return true;
+}
+
 int nat_ports_alloc(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint16_t in_port,
 		    uint64_t now, uint32_t *out_addr, uint16_t *out_port)
 {

@@ -129,6 +129,29 @@ int nat_ports_alloc(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint16
 		    uint64_t now, uint32_t *out_addr, uint16_t *out_port) NC_MUST_CHECK;
 
 /**
+ * Hint: nat_ports_alloc(p, proto, in_addr, in_port, ...) may come soon.  A
+ * caller with a burst of new flows calls this for each of them with stage
+ * 0, then 1, then 2 (each pass over the burst gives the previous stage's
+ * loads time to arrive): 0 starts loading the subscriber's hash head, 1 its
+ * record, 2 the port bitmap words where the search for its port starts.
+ * No effect on the allocator; proto other than 6, 17, 1 is ignored.
+ */
+void nat_ports_prefetch(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
+			uint16_t in_port, unsigned stage);
+
+/**
+ * The port nat_ports_alloc(p, proto, in_addr, in_port, ...) would most
+ * likely give, if it can tell cheaply: the inside port itself (preserved)
+ * on the subscriber's address, when it is free and where the search
+ * starts.  A hint for prefetching (after nat_ports_prefetch's stages, its
+ * reads are cache hits): a later alloc may still differ.
+ * @return true with *out_addr, *out_port; false (new subscriber, quota,
+ *   the port busy or held, a low port, ...).
+ */
+bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
+		       uint16_t in_port, uint32_t *out_addr, uint16_t *out_port);
+
+/**
  * Free a port allocated for in_addr; it is held for hold_down seconds.
  * The caller (the session table) guarantees that in_addr is the port's
  * holder; the allocator checks what it can: the port is in use on in_addr's

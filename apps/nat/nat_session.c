@@ -362,6 +362,13 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	return 0;
 }
 
+void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, uint8_t proto,
+			       uint32_t addr, uint16_t port)
+{
+	if (t)
+		ht_prefetch(inside ? &t->h_in : &t->h_out, hash_ep(t, proto, addr, port));
+}
+
 void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
 			      uint32_t out_addr, uint16_t out_port, uint32_t rem_addr,
 			      uint16_t rem_port)

@@ -175,6 +175,15 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 		 uint16_t rem_port, uint64_t now, struct nat_sess **out) NC_MUST_CHECK;
 
 /**
+ * Hint: the endpoint (proto, addr, port) is about to be looked up, inside
+ * (nat_mapping_find_in) or, inside false, external (nat_mapping_find_out);
+ * start loading its index bucket, so that a caller with a burst of lookups
+ * overlaps their cache misses.  No effect on the table.
+ */
+void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, uint8_t proto,
+			       uint32_t addr, uint16_t port);
+
+/**
  * Hint: a mapping (proto, out_addr, out_port) and its first session with
  * (rem_addr, rem_port) are about to be added (nat_mapping_add, then
  * nat_sess_add); start loading the index buckets and records they will

@@ -386,6 +386,7 @@ static void random_run(uint32_t block, uint64_t seed)
 {
 	struct nat_ports *p;
 	static const uint8_t protos[3] = {6, 17, 1};
+	unsigned n_predicted = 0;
 	int it, s;
 
 	memset(&M, 0, sizeof(M));
@@ -429,9 +430,10 @@ found:
 			if (!M.count[s][0] && !M.count[s][1] && !M.count[s][2])
 				M.pin[s] = -1;
 		} else {
-			uint16_t in_port, port;
-			uint32_t a;
+			uint16_t in_port, port, pp;
+			uint32_t a, pa;
 			int rc, ai, k;
+			bool predicted;
 
 			switch ((r >> 40) & 3) {
 			case 0: in_port = (uint16_t)(M_LO + ((r >> 44) % 64)); break;
@@ -439,7 +441,16 @@ found:
 			case 2: in_port = (uint16_t)(r >> 44); break;
 			default: in_port = (uint16_t)(M_LO + 2 * s); break;
 			}
+			for (unsigned st = 0; st < 3; st++) /* hints: no effect */
+				nat_ports_prefetch(p, proto, sub_addr(s), in_port, st);
+			predicted = nat_ports_predict(p, proto, sub_addr(s), in_port, &pa, &pp);
 			rc = nat_ports_alloc(p, proto, sub_addr(s), in_port, g_now, &a, &port);
+			if (predicted) {
+				cr_assert_eq(rc, 0, "it %d: predicted, then rc %d", it, rc);
+				cr_assert(a == pa && port == pp, "it %d: predicted %u, got %u", it,
+					  pp, port);
+				n_predicted++;
+			}
 			if (rc == -EDQUOT) {
 				cr_assert_geq(M.count[s][pi], 12, "it %d", it);
 				continue;
@@ -500,6 +511,7 @@ found:
 	}
 	for (s = 0; s < M_SUBS; s++)
 		cr_assert_eq(nat_ports_sub_used(p, 17, sub_addr(s)), M.count[s][1]);
+	cr_assert_gt(n_predicted, 20, "the prediction was tried (%u)", n_predicted);
 	nat_ports_free(p);
 }
 
@@ -1046,7 +1058,7 @@ static void workers_run(unsigned W, uint32_t block, uint16_t hi, uint64_t seed)
 {
 	static const uint8_t protos[3] = {6, 17, 1};
 	struct nat_ports *p[7];
-	uint64_t n_ok = 0, n_pres = 0, n_nospc = 0;
+	uint64_t n_ok = 0, n_pres = 0, n_nospc = 0, n_predicted = 0;
 	unsigned w, s, k;
 	int it;
 
@@ -1117,9 +1129,9 @@ found:
 			if (!WMd.count[s][0] && !WMd.count[s][1] && !WMd.count[s][2])
 				WMd.pin[s] = -1;
 		} else {
-			uint16_t in_port, port = 0;
-			uint32_t a = 0, first, n;
-			bool pres[WM_ADDRS], can[WM_ADDRS], room[WM_ADDRS];
+			uint16_t in_port, port = 0, pp;
+			uint32_t a = 0, first, n, pa;
+			bool pres[WM_ADDRS], can[WM_ADDRS], room[WM_ADDRS], predicted;
 			int rc;
 
 			nat_shard_dyn_blocks(&WMd.sh, w, &first, &n);
@@ -1137,7 +1149,13 @@ found:
 				can[ai] = wm_can(ai, pi, (int)s, w, in_port);
 				room[ai] = wm_room(ai, pi, w);
 			}
+			predicted = nat_ports_predict(p[w], proto, WMd.sub[s], in_port, &pa, &pp);
 			rc = nat_ports_alloc(p[w], proto, WMd.sub[s], in_port, WMd.now, &a, &port);
+			if (predicted) {
+				cr_assert(rc == 0 && a == pa && port == pp,
+					  "it %d: predicted %u, then rc %d port %u", it, pp, rc, port);
+				n_predicted++;
+			}
 			if (rc == -EDQUOT) {
 				cr_assert_geq(WMd.count[s][pi], WM_QUOTA, "it %d", it);
 				continue;
@@ -1213,6 +1231,7 @@ found:
 	cr_assert_gt(n_pres, 100, "%lu preserved", (unsigned long)n_pres);
 	cr_assert_gt(n_ok - n_pres, 100);
 	cr_assert_gt(n_nospc, 10, "%lu ENOSPC", (unsigned long)n_nospc);
+	cr_assert_gt(n_predicted, 20, "%lu predicted", (unsigned long)n_predicted);
 	fprintf(stderr, "W %u block %u: %lu ok, %lu preserved, %lu ENOSPC\n", W, block,
 		(unsigned long)n_ok, (unsigned long)n_pres, (unsigned long)n_nospc);
 	for (w = 0; w < W; w++)
