@@ -113,7 +113,7 @@ static void send_time_exceeded(struct nat_pipeline *p, const uint8_t *pkt, uint3
  * A session netchannel's private state (struct nat_sess_nc) carries a copy
  * of what the fast path needs from the session and its mapping, so that a
  * packet of an established session touches its flow-table entry, its
- * netchannel (two lines: ops .. the end of this struct) and the packet; it
+ * netchannel (one line: header and this struct) and the packet; it
  * reads nothing of the session table, and writes a session's record only
  * when its TCP state or timeout changes.  The last use is the copy's: the
  * fast path refreshes only the copy, and the session table catches up
@@ -123,7 +123,7 @@ static void send_time_exceeded(struct nat_pipeline *p, const uint8_t *pkt, uint3
  * state and timeout copies are exact: the session table sets them at
  * creation (before the session has a netchannel) and otherwise only
  * through this file (tcp_step, sess_refresh, the fast path), which keeps
- * the copy equal.  A hairpin pair (sn.s2 set) does not use the copy.
+ * the copy equal.  A hairpin pair (NAT_SN_HAIRPIN) does not use the copy.
  */
 /* The session table changed s (state, refresh): its netchannel's copy
  * follows. */
@@ -134,7 +134,7 @@ static void fast_sync(struct nat_sess *s)
 	if (s->user == NULL)
 		return;
 	f = nc_priv(s->user);
-	if (f->s != s || f->s2 != NULL)
+	if (f->flags & NAT_SN_HAIRPIN) /* (s->user is NULL once gone) */
 		return;
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
@@ -152,7 +152,7 @@ uint64_t nat_session_last(void *ctx, const struct nat_sess *s)
 	if (s->user == NULL)
 		return s->last;
 	f = nc_priv(s->user);
-	if (f->s != s || f->s2 != NULL || f->last == UINT32_MAX)
+	if ((f->flags & NAT_SN_HAIRPIN) || f->last == UINT32_MAX)
 		return s->last; /* a hairpin pair; a clock past 2^32 writes s */
 	return f->last;
 }
@@ -190,7 +190,7 @@ static void key_out(struct nc_flow_key *k, const struct nat_mapping *m, const st
 	nc_flow_key_set(k, NAT_SIDE_OUTSIDE, CLS_IPV4, m->proto, &a, &b, s->rem_port, m->out_port);
 }
 
-static int action_of(const struct nat_mapping *m)
+static int8_t action_of(const struct nat_mapping *m)
 {
 	if (m->flags & NAT_MAP_STATIC)
 		return NAT_ACT_NONE;
@@ -217,9 +217,9 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 		return;
 	}
 	f = nc_priv(nc);
-	f->p = p;
-	f->s = s;
-	f->s2 = s2;
+	f->sess = nat_sess_index(p->st, s);
+	f->sess2 = s2 ? nat_sess_index(p->st, s2) : 0;
+	f->flags = s2 ? NAT_SN_HAIRPIN : 0;
 	f->action = action_of(m);
 	f->in_addr = m->in_addr;
 	f->out_addr = m->out_addr;
@@ -229,7 +229,8 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
 	f->last = s->last >= UINT32_MAX ? UINT32_MAX : (uint32_t)s->last;
-	f->loop = s2 == NULL && is_external(p, s->rem_addr);
+	if (s2 == NULL && is_external(p, s->rem_addr))
+		f->flags |= NAT_SN_LOOP;
 	key_in(&k1, m, s);
 	if (s2)
 		key_in(&k2, nat_sess_mapping(p->st, s2), s2);
@@ -265,19 +266,21 @@ void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m
 	if (nc == NULL)
 		return;
 	sn = nc_priv(nc);
-	if (sn->s2) {
-		key_in(&k1, nat_sess_mapping(p->st, sn->s), sn->s);
-		key_in(&k2, nat_sess_mapping(p->st, sn->s2), sn->s2);
-		sn->s->user = NULL;
-		sn->s2->user = NULL;
+	if (sn->flags & NAT_SN_HAIRPIN) {
+		struct nat_sess *a = nat_sess_at(p->st, sn->sess);
+		struct nat_sess *b = nat_sess_at(p->st, sn->sess2);
+
+		key_in(&k1, nat_sess_mapping(p->st, a), a);
+		key_in(&k2, nat_sess_mapping(p->st, b), b);
+		a->user = NULL;
+		b->user = NULL;
 	} else {
 		key_in(&k1, m, s);
 		key_out(&k2, m, s);
 		s->user = NULL;
 	}
 	/* packets of this burst still pointing here take the slow path */
-	sn->s = NULL;
-	sn->s2 = NULL;
+	sn->flags |= NAT_SN_GONE;
 	rc = nc_engine_del_flow(p->eng, &k1);
 	rc |= nc_engine_del_flow(p->eng, &k2);
 	(void)rc; /* both were added by sess_attach; the last one frees nc */
@@ -532,7 +535,7 @@ static inline bool fast_tcp_step(struct nat_pipeline *p, struct nat_sess_nc *f,
 		return false;
 	}
 	if (next != f->tcp_state) {
-		f->s->tcp_state = next;
+		nat_sess_at(p->st, f->sess)->tcp_state = next;
 		f->tcp_state = next;
 	}
 	return true;
@@ -548,7 +551,6 @@ static inline bool fast_tcp_step(struct nat_pipeline *p, struct nat_sess_nc *f,
  */
 static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 {
-	struct nat_sess *s = f->s;
 	uint32_t to = f->proto == 6	 ? nat_tcp_timeout(f->tcp_state, p->cfg.timeout_tcp_est,
 							   p->cfg.timeout_tcp_trans)
 		      : f->proto == 17 ? p->cfg.timeout_udp
@@ -558,12 +560,12 @@ static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 		if (p->now < UINT32_MAX) {
 			f->last = (uint32_t)p->now; /* the table catches up lazily */
 		} else {
-			s->last = p->now;
+			nat_sess_at(p->st, f->sess)->last = p->now;
 			f->last = UINT32_MAX;
 		}
 	}
 	if (to != f->timeout) {
-		s->timeout = to;
+		nat_sess_at(p->st, f->sess)->timeout = to;
 		f->timeout = to;
 	}
 }
@@ -572,9 +574,9 @@ static enum nat_verdict hairpin_path(struct nat_pipeline *p, struct nat_sess_nc 
 				     struct nc_pkt *pkt)
 {
 	const struct nc_pkt_info *pi = &pkt->info;
-	const struct nat_mapping *m = nat_sess_mapping(p->st, sn->s);
-	const struct nat_mapping *m2 = nat_sess_mapping(p->st, sn->s2);
-	struct nat_sess *s = sn->s, *s2 = sn->s2;
+	struct nat_sess *s = nat_sess_at(p->st, sn->sess), *s2 = nat_sess_at(p->st, sn->sess2);
+	const struct nat_mapping *m = nat_sess_mapping(p->st, s);
+	const struct nat_mapping *m2 = nat_sess_mapping(p->st, s2);
 
 	/* the sender is whichever inside endpoint sent it */
 	if (pi->key.src.v4 != m->in_addr || src_port(pi) != m->in_port) {
@@ -608,11 +610,12 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 
 	/* anything unusual goes the long way: a session that went during
 	 * this burst, errors, fragments' bookkeeping, VLANs, TTL */
-	if (sn->s == NULL || pi->status != NC_PARSE_OK || pi->vlan_count || pi->ttl <= 1 ||
-	    (pi->flags & (NC_PF_ICMP_ERROR | NC_PF_MORE_FRAGS)) || pi->key.family != CLS_IPV4 ||
-	    (sn->loop && pkt->in_port == NAT_SIDE_INSIDE))
+	if ((sn->flags & NAT_SN_GONE) || pi->status != NC_PARSE_OK || pi->vlan_count ||
+	    pi->ttl <= 1 || (pi->flags & (NC_PF_ICMP_ERROR | NC_PF_MORE_FRAGS)) ||
+	    pi->key.family != CLS_IPV4 ||
+	    ((sn->flags & NAT_SN_LOOP) && pkt->in_port == NAT_SIDE_INSIDE))
 		return nat_slow_path(p, pkt, sn->action);
-	if (sn->s2 != NULL)
+	if (sn->flags & NAT_SN_HAIRPIN)
 		return hairpin_path(p, sn, pkt);
 	if (pkt->in_port == NAT_SIDE_INSIDE) {
 		if (proto == 1 && !icmp_is_request(pi->icmp_type))
@@ -639,7 +642,7 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 	if (!nat_set_macs(p, data, NAT_SIDE_INSIDE, f->in_addr))
 		return NAT_DROP;
 	nat_xlate_dst_fwd(data, pkt->len, pi, f->in_addr, f->in_port);
-	count_out2in(p, proto, f->loop);
+	count_out2in(p, proto, f->flags & NAT_SN_LOOP);
 	return NAT_TX_INSIDE;
 }
 

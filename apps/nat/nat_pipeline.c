@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* ncnat packet pipeline: set-up, the netchannel types and bursts (see nat_pipeline.h). */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -81,11 +82,22 @@ static void finish(struct nat_pipeline *p, struct nc_pkt *pkt, enum nat_verdict 
 	}
 }
 
+/*
+ * The pipeline whose engine runs in this thread: set by the only calls
+ * that run an engine (nat_pipeline_rx, nat_pipeline_rx_mbufs: every
+ * process() call happens inside nc_engine_rx*), restored when they return,
+ * so several pipelines take turns in one thread (tests, ncbench) and a
+ * worker thread runs its own.  A session netchannel has no room for the
+ * pointer in its one line (struct nat_sess_nc).
+ */
+static _Thread_local struct nat_pipeline *running;
+
 static void session_process(struct netchannel *nc, struct nc_pkt *const pkts[], unsigned n)
 {
 	struct nat_sess_nc *sn = nc_priv(nc);
-	struct nat_pipeline *p = sn->p;
+	struct nat_pipeline *p = running;
 
+	assert(p != NULL && nc_engine_of(nc) == p->eng);
 	for (unsigned i = 0; i < n; i++)
 		finish(p, pkts[i], nat_session_path(p, sn, pkts[i]));
 }
@@ -373,27 +385,33 @@ static void out_reset(struct nat_pipeline *p, uint64_t now)
 int nat_pipeline_rx(struct nat_pipeline *p, enum nat_side side, uint8_t *const frames[],
 		    const uint32_t lens[], void *const cookies[], unsigned n, uint64_t now)
 {
+	struct nat_pipeline *outer = running; /* restored on return */
 	int rc;
 
 	if (!p || (side != NAT_SIDE_INSIDE && side != NAT_SIDE_OUTSIDE) || n > NAT_RX_MAX ||
 	    (n && (!frames || !lens)))
 		return -EINVAL;
 	out_reset(p, now);
+	running = p;
 	rc = nc_engine_rx(p->eng, (const uint8_t *const *)frames, lens, cookies, n,
 			  (uint16_t)side, now);
+	running = outer;
 	return rc < 0 ? rc : 0;
 }
 
 int nat_pipeline_rx_mbufs(struct nat_pipeline *p, enum nat_side side,
 			  struct rte_mbuf *const mbufs[], unsigned n, uint64_t now)
 {
+	struct nat_pipeline *outer = running;
 	int rc;
 
 	if (!p || (side != NAT_SIDE_INSIDE && side != NAT_SIDE_OUTSIDE) || n > NAT_RX_MAX ||
 	    (n && !mbufs))
 		return -EINVAL;
 	out_reset(p, now);
+	running = p;
 	rc = nc_engine_rx_mbufs(p->eng, mbufs, n, (uint16_t)side, now);
+	running = outer;
 	return rc < 0 ? rc : 0;
 }
 

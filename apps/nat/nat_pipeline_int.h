@@ -58,17 +58,31 @@ struct neigh {
 #define NAT_ACT_NONE (-1) /* no rule matched (unclaimed packets) */
 #define REPLY_QUEUE NC_BURST_MAX
 
-/* Private state of a session netchannel (nat_session_ops): the session
+/* nat_sess_nc.flags */
+#define NAT_SN_GONE 0x1    /* the session went (expiry, delete) while packets
+			    * of the burst still point here: they take the
+			    * slow path; sess and sess2 are stale */
+#define NAT_SN_HAIRPIN 0x2 /* a hairpin pair: sess2 is set, the copy unused */
+#define NAT_SN_LOOP 0x4    /* the remote is one of our external endpoints (a
+			    * hairpin across workers): inside packets take
+			    * the slow path */
+
+/*
+ * Private state of a session netchannel (nat_session_ops): the session
  * records it translates for.  A normal session is found by two keys, its
  * inside key (zone INSIDE) and its outside key (zone OUTSIDE); a hairpin
- * pair by the inside keys of both of its sessions.  s is NULL once the
- * session went (expiry, delete) while packets of the burst still point
- * here: they take the slow path. */
+ * pair by the inside keys of both of its sessions.  32 bytes, so that with
+ * the 32-byte header the object is one line (nc_slab: 64-byte objects are
+ * line aligned) and a packet of an established session touches one line
+ * of it.  Hence sessions by 32-bit index in the session table
+ * (nat_sess_at), not pointers, and no pipeline pointer: process() finds
+ * the pipeline running the engine in a thread-local (nat_pipeline.c;
+ * through the engine, nc_eng() -> its ctx, cost ~8 % of 1 M-session
+ * throughput in ncbench nat).
+ */
 struct nat_sess_nc {
-	struct nat_pipeline *p;
-	struct nat_sess *s;            /* a: the session */
-	struct nat_sess *s2;           /* hairpin: the other inside endpoint's session */
-	int32_t action;                /* rule action that created it (enum nat_action) */
+	uint32_t sess;                 /* a: the session (nat_sess_at) */
+	uint32_t sess2;                /* hairpin: the other inside endpoint's session */
 	/* the fast path's copy of what it needs (nat_inout.c keeps it equal;
 	 * not used by a hairpin pair) */
 	uint32_t in_addr, out_addr;    /* the mapping's endpoints */
@@ -79,14 +93,11 @@ struct nat_sess_nc {
 					* 2^32, s->last is written instead) */
 	uint8_t tcp_state;             /* == s->tcp_state */
 	uint8_t proto;
-	uint8_t loop;                  /* the remote is one of our external
-					* endpoints (a hairpin across workers):
-					* inside packets take the slow path */
+	uint8_t flags;                 /* NAT_SN_* */
+	int8_t action;                 /* rule action that created it (enum
+					* nat_action; NAT_ACT_NONE: a port forward) */
 };
-/* p here, not found through the engine: the session path's hottest read, in
- * the line with the rest; looking it up through the engine cost ~8% of
- * 1 M-session throughput (ncbench nat) */
-_Static_assert(sizeof(struct nat_sess_nc) == 56, "a session netchannel's state: 56 bytes");
+_Static_assert(sizeof(struct nat_sess_nc) == 32, "a session netchannel's state: 32 bytes");
 
 /* Private state of a listener netchannel: the rule it stands for. */
 struct nat_listener {
@@ -222,7 +233,8 @@ enum nat_verdict nat_slow_path(struct nat_pipeline *p, struct nc_pkt *pkt, int a
 void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, int action,
 			    unsigned stage);
 
-/** The fast path: a packet found in the flow table by one of sn's keys. */
+/** The fast path: a packet found in the flow table by one of sn's keys;
+ *  p is the pipeline whose engine found it. */
 enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn,
 				  struct nc_pkt *pkt);
 

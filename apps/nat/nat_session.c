@@ -399,6 +399,16 @@ struct nat_mapping *nat_sess_mapping(const struct nat_session_table *t, const st
 	return &t->maps[s->map];
 }
 
+uint32_t nat_sess_index(const struct nat_session_table *t, const struct nat_sess *s)
+{
+	return (uint32_t)(s - t->sess);
+}
+
+struct nat_sess *nat_sess_at(const struct nat_session_table *t, uint32_t i)
+{
+	return i < t->cfg.max_sessions ? &t->sess[i] : NULL;
+}
+
 void nat_sess_refresh(struct nat_session_table *t, struct nat_sess *s, uint64_t now)
 {
 	if (now > s->last)

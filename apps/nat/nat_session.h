@@ -35,7 +35,8 @@
  * ------
  * Fixed arrays of mappings and sessions (capacity from the config, free
  * lists linked through the free records), so a record never moves: the
- * pipeline keeps pointers to sessions.  Three hash indexes map a key to a
+ * pipeline keeps references to sessions (pointers, or 32-bit indexes:
+ * nat_sess_index).  Three hash indexes map a key to a
  * record index: inside key, external key, (mapping, remote).  Each is an
  * open-addressing table of 64-byte buckets (one cache line) of 10 slots,
  * each slot a 16-bit signature of the key's hash and a record index; a
@@ -200,6 +201,14 @@ int nat_sess_delete(struct nat_session_table *t, struct nat_sess *s, uint64_t no
 /** Mapping of a session. */
 struct nat_mapping *nat_sess_mapping(const struct nat_session_table *t,
 				     const struct nat_sess *s);
+
+/** Index of session s in the table's records (< max_sessions; fixed while
+ *  s lives, reused after): a 32-bit reference to it. */
+uint32_t nat_sess_index(const struct nat_session_table *t, const struct nat_sess *s);
+
+/** The session record at index i (nat_sess_index), live or not; NULL if i
+ *  is not below max_sessions. */
+struct nat_sess *nat_sess_at(const struct nat_session_table *t, uint32_t i);
 
 /** Refresh: last = now (if later) and the timeout for its protocol/state. */
 void nat_sess_refresh(struct nat_session_table *t, struct nat_sess *s, uint64_t now);

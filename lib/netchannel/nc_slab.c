@@ -18,7 +18,7 @@
 #endif
 
 #define CHUNK NC_SLAB_CHUNK /* one huge page */
-#define CHUNK_HDR 64        /* the chunk's first line */
+#define CHUNK_HDR 64        /* the chunk's first line; keeps 64-byte objects aligned */
 
 _Static_assert(sizeof(struct nc_slab_chunk) <= CHUNK_HDR, "chunk header: one line");
 

@@ -61,7 +61,10 @@ static inline void *nc_slab_owner(const void *obj)
 /** Object size of the slab. */
 size_t nc_slab_obj_size(const struct nc_slab *s);
 
-/** An object (8-byte aligned, contents undefined); NULL without memory. */
+/** An object (8-byte aligned, contents undefined); NULL without memory.
+ *  Objects follow the chunk's first line back to back, so those of a size
+ *  that is a multiple of 64 are 64-byte aligned (a NAT session's
+ *  netchannel: one line). */
 void *nc_slab_alloc(struct nc_slab *s);
 
 /** Give back an object of any slab. */

@@ -90,6 +90,32 @@ static void nc_mem_detach(struct netchannel *nc)
 				      NULL, memory_order_release);
 }
 
+/*
+ * Flow-table values: the netchannel, with NC_FV_TWO_LINES set when the
+ * bytes a process() call touches (ops to the end of priv) do not all sit
+ * in the line of ops, so that the receive path prefetches exactly the
+ * lines it will touch without reading the netchannel first (nc_create:
+ * 88-byte objects straddled two lines; a 64-byte one from a slab is one
+ * line, and +64 would be the next object's).  Objects are 8-byte aligned,
+ * so bit 0 is free; the table never dereferences values.
+ */
+#define NC_FV_TWO_LINES ((uintptr_t)1)
+
+static inline void *flow_value(const struct netchannel *nc)
+{
+	size_t priv = (nc->ops->priv_size + 7) & ~(size_t)7;
+	uintptr_t first = (uintptr_t)&nc->ops, last = (uintptr_t)nc->priv + priv - 1;
+
+	if (last < first) /* no priv: ops and rx_pkts */
+		last = (uintptr_t)&nc->rx_pkts + sizeof(nc->rx_pkts) - 1;
+	return (void *)((uintptr_t)nc | ((first >> 6) != (last >> 6) ? NC_FV_TWO_LINES : 0));
+}
+
+static inline struct netchannel *flow_nc(const void *v)
+{
+	return (struct netchannel *)((uintptr_t)v & ~NC_FV_TWO_LINES);
+}
+
 /* ---- ids ---------------------------------------------------------------- */
 
 /* The netchannel of id, or NULL if the id is free or was never used. */
@@ -367,7 +393,7 @@ bool nc_timer_stop(struct netchannel *nc)
 static void flow_value_free(void *value, void *ctx)
 {
 	(void)ctx;
-	nc_unref(value);
+	nc_unref(flow_nc(value));
 }
 
 int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
@@ -601,7 +627,7 @@ int nc_engine_add_flow(struct nc_engine *e, const struct nc_flow_key *key, struc
 		return -ESHUTDOWN;
 	nc_ref(nc); /* the table's reference */
 	defer_begin(e);
-	int rc = nc_flow_add(e->flows, key, nc, now, idle_timeout);
+	int rc = nc_flow_add(e->flows, key, flow_value(nc), now, idle_timeout);
 	if (rc != 0)
 		nc_unref(nc);
 	defer_end(e);
@@ -817,7 +843,7 @@ static void resolve_misses(struct nc_engine *e, const unsigned *miss, unsigned n
 
 		/* An earlier packet of this burst may have created the flow. */
 		if (inserted && nc_flow_lookup(e->flows, &p->key, now, &v) == 0) {
-			e->owner[i] = v;
+			e->owner[i] = flow_nc(v);
 			continue;
 		}
 		if (m[j].udata == NULL) {
@@ -839,14 +865,16 @@ static void resolve_misses(struct nc_engine *e, const unsigned *miss, unsigned n
 }
 
 /* The lines a process() call touches in a netchannel: from ops to the end
- * of priv, 16 + priv_size bytes (72 for a NAT session), without reading
- * priv_size (a dependent load): the line of ops and the next one, which
- * hold the 72 bytes from any 8-byte aligned ops (at most 56 + 72 = 128).
- * (+64, not +63: at 88 bytes ops can start a line.) */
-static inline void prefetch_hot(const struct netchannel *nc)
+ * of priv, without reading the netchannel (its line is what we wait for):
+ * the line of ops, and the next one only if the flow table's value says
+ * the bytes reach into it (flow_value).  A NAT session is one line. */
+static inline void prefetch_hot(const void *v)
 {
+	const struct netchannel *nc = flow_nc(v);
+
 	__builtin_prefetch(&nc->ops, 1);
-	__builtin_prefetch((const char *)&nc->ops + 64, 1);
+	if ((uintptr_t)v & NC_FV_TWO_LINES)
+		__builtin_prefetch((const char *)&nc->ops + 64, 1);
 }
 
 static inline uint32_t ptr_hash(const void *p)
@@ -885,7 +913,7 @@ unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now)
 	if (nk > 0 && nc_flow_lookup_bulk(e->flows, keys, nk, now, vals, &hits) >= 0) {
 		for (unsigned j = 0; j < nk; j++) {
 			if (hits & (1ull << j)) {
-				e->owner[kidx[j]] = vals[j];
+				e->owner[kidx[j]] = flow_nc(vals[j]);
 				prefetch_hot(vals[j]);
 			} else {
 				miss[nm++] = kidx[j];

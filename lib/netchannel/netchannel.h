@@ -263,8 +263,15 @@ uint64_t nc_engine_now(const struct nc_engine *e);
 struct nc_ring *nc_engine_ring(const struct nc_engine *e);
 /** The classifier (rules added with nc_engine_listen; read-only use). */
 const struct cls *nc_engine_classifier(const struct nc_engine *e);
-/** The flow table (lookups from other threads need cfg.qsbr). */
+/** The flow table (lookups from other threads need cfg.qsbr).  Its values
+ *  are the netchannels with bit 0 used by the engine (a prefetch hint):
+ *  nc_engine_flow_nc() gives the netchannel of a value. */
 struct nc_flow *nc_engine_flows(const struct nc_engine *e);
+/** The netchannel of a value found in nc_engine_flows(). */
+static inline struct netchannel *nc_engine_flow_nc(void *value)
+{
+	return (struct netchannel *)((uintptr_t)value & ~(uintptr_t)1);
+}
 /** Fill *st (any thread; values may be slightly stale). */
 void nc_engine_stats(const struct nc_engine *e, struct nc_engine_stats *st);
 /** Give a packet up: counted, and its mbuf freed (NC_PKT_MBUF). */

@@ -25,11 +25,13 @@
  * listeners use; the receive path reads ops and adds to rx_pkts, which
  * therefore sit right before the private state, so that one process() call
  * touches the bytes from ops to the end of priv (nc_engine_run prefetches
- * them for the whole burst) and nothing else of the object.  A NAT session
- * (56 bytes of priv) is an 88-byte object from the engine's slab of that
- * size (2 MiB chunks, transparent huge pages: nc_slab.h), for tens of
- * millions of them (112 bytes with the 56-byte header before, 160 with
- * malloc before that).
+ * them for the whole burst, one line or two: flow_value() in netchannel.c)
+ * and nothing else of the object.  A NAT session (32 bytes of priv) is a
+ * 64-byte object from the engine's slab of that size (2 MiB chunks,
+ * transparent huge pages: nc_slab.h; a slab of 64-byte objects keeps every
+ * object on one line), for tens of millions of them (88 bytes, two lines
+ * per object, with 56 bytes of priv before; 112 with the 56-byte header
+ * before that, 160 with malloc).
  *
  * What is not in the header, and where it is:
  *  - the engine: the owner of the object's slab, read from the chunk's

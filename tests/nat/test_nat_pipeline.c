@@ -781,6 +781,42 @@ Test(nat_pipeline, hairpin_pair_is_one_netchannel)
 	nat_pipeline_free(p);
 }
 
+/* The fast path keeps a session's last use in 32 bits (its netchannel's
+ * copy); a clock past 2^32 goes to the session's record instead, and
+ * expiry sees the same times as below it. */
+Test(nat_pipeline, fast_path_clock_past_2_32)
+{
+	struct nat_pipeline *p = mk("");
+	const uint64_t t0 = (1ull << 32) - 10, t1 = (1ull << 32) + 100;
+	uint64_t hits;
+	uint8_t b[256];
+	size_t n;
+
+	n = pkt(b, 17, IN1, R1, 4000, 53, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, t0), NAT_TX_OUTSIDE);
+	hits = est(p).flow_hits;
+	n = pkt(b, 17, IN1, R1, 4000, 53, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, t1), NAT_TX_OUTSIDE);
+	/* an inbound packet later still does not refresh */
+	n = pkt(b, 17, R1, POOL, 53, 4000, 0, GW_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_OUTSIDE, t1 + 200),
+		     NAT_TX_INSIDE);
+	cr_assert_eq(est(p).flow_hits - hits, 2, "both on the fast path");
+	cr_assert_eq(nat_pipeline_expire(p, t1 + 299, 1 << 16), 0);
+	cr_assert_eq(nat_pipeline_expire(p, t1 + 300, 1 << 16), 1);
+	cr_assert_eq(est(p).flows, 0);
+	/* a session made past 2^32 refreshes on the fast path too */
+	n = pkt(b, 17, IN2, R2, 4000, 53, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, t1 + 400),
+		     NAT_TX_OUTSIDE);
+	n = pkt(b, 17, IN2, R2, 4000, 53, 0, H1_MAC);
+	cr_assert_eq(nat_pipeline_process(p, b, (uint32_t)n, NAT_SIDE_INSIDE, t1 + 600),
+		     NAT_TX_OUTSIDE);
+	cr_assert_eq(nat_pipeline_expire(p, t1 + 899, 1 << 16), 0);
+	cr_assert_eq(nat_pipeline_expire(p, t1 + 900, 1 << 16), 1);
+	nat_pipeline_free(p);
+}
+
 /* A burst gives what the same frames give one at a time (a twin pipeline):
  * the same verdicts, bytes, counters and sessions.  Order is kept within a
  * flow (a netchannel gets its packets in arrival order), not across flows

@@ -398,3 +398,65 @@ Test(nc_engine, malloc_objects_and_detach_keep_ids)
 			nc_close(nc[t][k]); /* the last objects: the slabs go with them */
 	cr_assert_eq(W.cleanups, 18u);
 }
+
+/* The flow table's values are the netchannels with bit 0 telling the
+ * receive path whether the bytes process() touches (ops to the end of
+ * priv) reach past the line of ops: never for a 64-byte slab object (32
+ * bytes of priv, line aligned), as the address says for the others.  The
+ * engine hands process() the netchannel itself, and the table's references
+ * go with their keys (the sanitizer build checks the memory). */
+Test(nc_engine, flow_values_tell_the_lines_to_prefetch)
+{
+	enum { K = 40 };
+	const size_t sizes[4] = {32, 56, 8, 200};
+	struct nc_engine *e = mk_engine(NULL);
+	struct nc_ops ops[4];
+	struct netchannel *nc[4][K];
+	struct nc_flow_key key[4][K];
+	struct burst b = {0};
+
+	for (int t = 0; t < 4; t++) {
+		ops[t] = session_ops;
+		ops[t].init = NULL; /* writes past 32 bytes of priv */
+		ops[t].priv_size = sizes[t];
+		for (int k = 0; k < K; k++) {
+			union cls_addr src = {.v4 = IP(1, 1, 1, 1)}, dst = {.v4 = IP(10, 0, t, k)};
+			uintptr_t a, first, last;
+			void *v;
+
+			cr_assert_eq(nc_create(e, &ops[t], NULL, &nc[t][k]), 0);
+			nc_flow_key_set(&key[t][k], 0, CLS_IPV4, 17, &src, &dst, 1, 2);
+			cr_assert_eq(nc_engine_add_flow(e, &key[t][k], nc[t][k], 1, UINT64_MAX), 0);
+			nc_unref(nc[t][k]); /* the table's reference keeps it */
+			cr_assert_eq(nc_flow_lookup(nc_engine_flows(e), &key[t][k], 0, &v), 0);
+			cr_assert_eq(nc_engine_flow_nc(v), nc[t][k]);
+			a = (uintptr_t)nc[t][k];
+			first = a + 16;                                /* ops */
+			last = a + 32 + ((sizes[t] + 7) & ~(size_t)7) - 1; /* priv's end */
+			cr_assert_eq((uintptr_t)v & 1, (first >> 6) != (last >> 6) ? 1u : 0u,
+				     "priv %zu at %#lx", sizes[t], (unsigned long)(a % 64));
+			if (sizes[t] == 32) {
+				cr_assert_eq(a % 64, 0u, "a 64-byte object is line aligned");
+				cr_assert_eq((uintptr_t)v & 1, 0u);
+			}
+		}
+	}
+	for (int t = 0; t < 4; t++) {
+		b.n = 0;
+		for (int k = 0; k < K; k++)
+			add4(&b, 17, IP(1, 1, 1, 1), IP(10, 0, t, k), 1, 2, (uint8_t)k);
+		W.nlog = 0;
+		cr_assert_eq(nc_engine_rx(e, b.p, b.len, NULL, b.n, 0, 2), K);
+		cr_assert_eq(W.nlog, (unsigned)K);
+		for (int k = 0; k < K; k++) {
+			cr_assert_eq(W.log_id[k], nc_id(nc[t][k]), "priv %zu, flow %d", sizes[t], k);
+			cr_assert_eq(W.log_tag[k], k);
+			cr_assert_eq(nc_rx_packets(nc[t][k]), 1u);
+		}
+	}
+	for (int k = 0; k < K; k++)
+		cr_assert_eq(nc_engine_del_flow(e, &key[0][k]), 0);
+	cr_assert_eq(W.cleanups, (unsigned)K, "deleted keys drop their references");
+	nc_engine_free(e); /* the rest through the table */
+	cr_assert_eq(W.cleanups, 4u * K);
+}

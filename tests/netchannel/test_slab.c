@@ -6,7 +6,8 @@
  * new memory is taken, chunks are 2 MiB, and an orphaned slab stays usable
  * for its live objects, which other threads may free (the sanitizer build
  * checks that nothing is touched after the last one).  Every object finds
- * its slab's owner (nc_slab_owner), in any chunk, until the orphaning.
+ * its slab's owner (nc_slab_owner), in any chunk, until the orphaning,
+ * and objects of a multiple of 64 bytes are line aligned.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -174,5 +175,32 @@ Test(nc_slab, owner_of_objects)
 		cr_assert_null(nc_slab_owner(objs[i]), "object %u after the orphaning", i);
 	for (unsigned i = 0; i < N; i++)
 		nc_slab_free(objs[i]);
+	free(objs);
+}
+
+/* Objects of a size that is a multiple of 64 are line aligned in every
+ * chunk, new or reused (a NAT session's netchannel is one line). */
+Test(nc_slab, line_sized_objects_are_line_aligned)
+{
+	enum { N = 40000 }; /* 64-byte objects: two chunks */
+	struct nc_slab *s = nc_slab_create(64, NULL);
+	void **objs = malloc(N * sizeof(*objs));
+
+	cr_assert_not_null(s);
+	for (unsigned i = 0; i < N; i++) {
+		objs[i] = nc_slab_alloc(s);
+		cr_assert_not_null(objs[i]);
+		cr_assert_eq((uintptr_t)objs[i] % 64, 0, "object %u", i);
+	}
+	cr_assert_geq(nc_slab_bytes(s), 2 * CHUNK);
+	for (unsigned i = 0; i < N; i += 3)
+		nc_slab_free(objs[i]);
+	for (unsigned i = 0; i < N; i += 3) {
+		objs[i] = nc_slab_alloc(s);
+		cr_assert_eq((uintptr_t)objs[i] % 64, 0, "reused object %u", i);
+	}
+	for (unsigned i = 0; i < N; i++)
+		nc_slab_free(objs[i]);
+	nc_slab_orphan(s);
 	free(objs);
 }
