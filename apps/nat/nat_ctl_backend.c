@@ -36,6 +36,7 @@ static uint8_t view_flags(const struct nat_mapping *m)
 }
 
 struct walk_arg {
+	const struct nat_pipeline *p; /* set by the walk */
 	uint64_t now;
 	int (*emit_s)(void *arg, const struct nat_session_view *v);
 	int (*emit_m)(void *arg, const struct nat_mapping_view *v);
@@ -46,6 +47,7 @@ struct walk_arg {
 static int one_session(void *arg, const struct nat_mapping *m, const struct nat_sess *s)
 {
 	struct walk_arg *w = arg;
+	uint64_t last = nat_pipeline_sess_last(w->p, s);
 	struct nat_session_view v = {
 		.proto = m->proto,
 		.tcp_state = m->proto == 6 ? s->tcp_state : 0,
@@ -56,7 +58,7 @@ static int one_session(void *arg, const struct nat_mapping *m, const struct nat_
 		.in_port = m->in_port,
 		.ext_port = m->out_port,
 		.rem_port = s->rem_port,
-		.idle_s = w->now > s->last ? (uint32_t)(w->now - s->last) : 0,
+		.idle_s = w->now > last ? (uint32_t)(w->now - last) : 0,
 		.timeout_s = s->timeout,
 	};
 
@@ -91,6 +93,7 @@ static int one_mapping(void *arg, const struct nat_mapping *m)
 static int walk_sessions(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
 			 struct walk_arg *w)
 {
+	w->p = p;
 	return nat_pipeline_session_walk(p, cursor, budget, one_session, w);
 }
 

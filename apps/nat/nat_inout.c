@@ -125,42 +125,49 @@ static void send_time_exceeded(struct nat_pipeline *p, const uint8_t *pkt, uint3
  * through this file (tcp_step, sess_refresh, the fast path), which keeps
  * the copy equal.  A hairpin pair (NAT_SN_HAIRPIN) does not use the copy.
  */
+/* The session netchannel of s, or NULL (none yet, or gone): s->user is
+ * its id + 1 (32 bits in the session record; the flow table's references
+ * keep it while s->user is set). */
+static struct nat_sess_nc *sess_nc(const struct nat_pipeline *p, const struct nat_sess *s)
+{
+	if (s->user == 0)
+		return NULL;
+	return nc_priv(nc_engine_get(p->eng, s->user - 1));
+}
+
 /* The session table changed s (state, refresh): its netchannel's copy
  * follows. */
-static void fast_sync(struct nat_sess *s)
+static void fast_sync(struct nat_pipeline *p, struct nat_sess *s)
 {
-	struct nat_sess_nc *f;
+	struct nat_sess_nc *f = sess_nc(p, s);
+	uint64_t last;
 
-	if (s->user == NULL)
-		return;
-	f = nc_priv(s->user);
-	if (f->flags & NAT_SN_HAIRPIN) /* (s->user is NULL once gone) */
+	if (f == NULL || (f->flags & NAT_SN_HAIRPIN))
 		return;
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
-	if (s->last >= UINT32_MAX)
+	last = nat_sess_last(p->st, s);
+	if (last >= UINT32_MAX)
 		f->last = UINT32_MAX;
-	else if (s->last > f->last)
-		f->last = (uint32_t)s->last; /* never back: the copy may be later */
+	else if (last > f->last)
+		f->last = (uint32_t)last; /* never back: the copy may be later */
 }
 
 uint64_t nat_session_last(void *ctx, const struct nat_sess *s)
 {
-	const struct nat_sess_nc *f;
+	const struct nat_pipeline *p = ctx;
+	const struct nat_sess_nc *f = sess_nc(p, s);
 
-	(void)ctx;
-	if (s->user == NULL)
-		return s->last;
-	f = nc_priv(s->user);
-	if ((f->flags & NAT_SN_HAIRPIN) || f->last == UINT32_MAX)
-		return s->last; /* a hairpin pair; a clock past 2^32 writes s */
+	if (f == NULL || (f->flags & NAT_SN_HAIRPIN) || f->last == UINT32_MAX)
+		return nat_sess_last(p->st, s); /* a hairpin pair; a clock past
+						 * 2^32 writes s */
 	return f->last;
 }
 
 static void sess_refresh(struct nat_pipeline *p, struct nat_sess *s)
 {
 	nat_sess_refresh(p->st, s, p->now);
-	fast_sync(s);
+	fast_sync(p, s);
 }
 
 /* Inside key of a session: inside endpoint -> remote endpoint.  ICMP: the
@@ -209,8 +216,9 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	struct nc_flow_key k1, k2;
 	struct nat_sess_nc *f;
 	struct netchannel *nc;
+	uint64_t last;
 
-	if (s->user != NULL)
+	if (s->user != 0)
 		return;
 	if (nc_create(p->eng, &nat_session_ops, NULL, &nc) != 0) {
 		p->flow_add_failed++;
@@ -228,7 +236,8 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	f->proto = m->proto;
 	f->tcp_state = s->tcp_state;
 	f->timeout = s->timeout;
-	f->last = s->last >= UINT32_MAX ? UINT32_MAX : (uint32_t)s->last;
+	last = nat_sess_last(p->st, s);
+	f->last = last >= UINT32_MAX ? UINT32_MAX : (uint32_t)last;
 	if (s2 == NULL && is_external(p, s->rem_addr))
 		f->flags |= NAT_SN_LOOP;
 	key_in(&k1, m, s);
@@ -249,35 +258,33 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 		p->flow_add_failed++;
 		return;
 	}
-	s->user = nc;
+	s->user = nc_id(nc) + 1;
 	if (s2)
-		s2->user = nc;
+		s2->user = s->user;
 	nc_unref(nc); /* the flow table's two references keep it */
 }
 
 void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m)
 {
 	struct nat_pipeline *p = ctx;
-	struct netchannel *nc = s->user;
-	struct nat_sess_nc *sn;
+	struct nat_sess_nc *sn = sess_nc(p, s);
 	struct nc_flow_key k1, k2;
 	int rc;
 
-	if (nc == NULL)
+	if (sn == NULL)
 		return;
-	sn = nc_priv(nc);
 	if (sn->flags & NAT_SN_HAIRPIN) {
 		struct nat_sess *a = nat_sess_at(p->st, sn->sess);
 		struct nat_sess *b = nat_sess_at(p->st, sn->sess2);
 
 		key_in(&k1, nat_sess_mapping(p->st, a), a);
 		key_in(&k2, nat_sess_mapping(p->st, b), b);
-		a->user = NULL;
-		b->user = NULL;
+		a->user = 0;
+		b->user = 0;
 	} else {
 		key_in(&k1, m, s);
 		key_out(&k2, m, s);
-		s->user = NULL;
+		s->user = 0;
 	}
 	/* packets of this burst still pointing here take the slow path */
 	sn->flags |= NAT_SN_GONE;
@@ -351,7 +358,7 @@ static bool tcp_step(struct nat_pipeline *p, struct nat_sess *s, bool created, e
 		return false;
 	}
 	s->tcp_state = next;
-	fast_sync(s);
+	fast_sync(p, s);
 	return true;
 }
 
@@ -560,7 +567,7 @@ static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 		if (p->now < UINT32_MAX) {
 			f->last = (uint32_t)p->now; /* the table catches up lazily */
 		} else {
-			nat_sess_at(p->st, f->sess)->last = p->now;
+			nat_sess_touch(p->st, nat_sess_at(p->st, f->sess), p->now);
 			f->last = UINT32_MAX;
 		}
 	}
@@ -810,7 +817,7 @@ have_mapping:
 		if (!s2)
 			return NAT_DROP;
 		v = xlate_hairpin(p, data, len, pi, m, s, created, m2, s2, c2);
-		if (s->live && s2->live && s->user == NULL && s2->user == NULL)
+		if (s->live && s2->live && s->user == 0 && s2->user == 0)
 			sess_attach(p, s, s2);
 		return v;
 	}

@@ -527,6 +527,11 @@ uint32_t nat_pipeline_sessions_proto(const struct nat_pipeline *p, uint8_t proto
 	return nat_session_count_proto(p->st, proto);
 }
 
+uint64_t nat_pipeline_sess_last(const struct nat_pipeline *p, const struct nat_sess *s)
+{
+	return nat_sess_last(p->st, s);
+}
+
 int nat_pipeline_session_walk(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
 			      int (*fn)(void *arg, const struct nat_mapping *m,
 					const struct nat_sess *s),

@@ -256,6 +256,9 @@ const struct nat_config *nat_pipeline_config(const struct nat_pipeline *p);
 /** Live sessions of a protocol (6, 17, 1). */
 uint32_t nat_pipeline_sessions_proto(const struct nat_pipeline *p, uint8_t proto);
 
+/** A session's last use (nat_sess_last(); a walk has caught it up). */
+uint64_t nat_pipeline_sess_last(const struct nat_pipeline *p, const struct nat_sess *s);
+
 /** Resumable walks over sessions and mappings (nat_session_walk()). */
 int nat_pipeline_session_walk(const struct nat_pipeline *p, uint64_t *cursor, uint32_t budget,
 			      int (*fn)(void *arg, const struct nat_mapping *m,

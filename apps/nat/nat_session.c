@@ -18,7 +18,43 @@ struct nat_session_table {
 	uint32_t cursor;
 	uint32_t n_sess_proto[4];      /* live sessions: [0] TCP, [1] UDP, [2] ICMP, [3] other */
 	uint64_t rng;                  /* cuckoo walk victims */
+	uint64_t base;                 /* of the sessions' last-use times (last_rel) */
 };
+
+_Static_assert(sizeof(struct nat_sess) == 32, "a session record: 32 bytes, two a line");
+
+/*
+ * Last-use times are kept in 32 bits, relative to t->base: 0 until a time
+ * of 2^32 or more is stored, so exact for any clock below that (seconds:
+ * until 2106).  A later time moves the base up to 2^31 behind it (rebase:
+ * one pass over the records, once per 2^31 units of the clock); a record
+ * older than the new base gets the base, which keeps it idle for every
+ * timeout below 2^31 (the configuration's are at most a week).
+ */
+static inline uint64_t last_of(const struct nat_session_table *t, const struct nat_sess *s)
+{
+	return t->base + s->last_rel;
+}
+
+static void rebase(struct nat_session_table *t, uint64_t base)
+{
+	uint64_t d = base - t->base;
+
+	for (uint32_t i = 0; i < t->cfg.max_sessions; i++) {
+		struct nat_sess *s = &t->sess[i];
+
+		if (s->live)
+			s->last_rel = s->last_rel > d ? (uint32_t)(s->last_rel - d) : 0;
+	}
+	t->base = base;
+}
+
+static inline void set_last(struct nat_session_table *t, struct nat_sess *s, uint64_t v)
+{
+	if (v > t->base && v - t->base > UINT32_MAX)
+		rebase(t, v - (1ull << 31));
+	s->last_rel = v > t->base ? (uint32_t)(v - t->base) : 0;
+}
 
 /* index into n_sess_proto */
 static inline unsigned proto_slot(uint8_t proto)
@@ -348,7 +384,7 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	s->rem_port = rem_port;
 	s->tcp_state = NAT_TCP_CLOSED;
 	s->live = 1;
-	s->last = now;
+	set_last(t, s, now);
 	s->timeout = nat_session_timeout(t, m->proto, NAT_TCP_CLOSED);
 	s->mprev = NIL;
 	s->mnext = m->sess_head;
@@ -409,10 +445,20 @@ struct nat_sess *nat_sess_at(const struct nat_session_table *t, uint32_t i)
 	return i < t->cfg.max_sessions ? &t->sess[i] : NULL;
 }
 
+uint64_t nat_sess_last(const struct nat_session_table *t, const struct nat_sess *s)
+{
+	return last_of(t, s);
+}
+
+void nat_sess_touch(struct nat_session_table *t, struct nat_sess *s, uint64_t now)
+{
+	if (now > last_of(t, s))
+		set_last(t, s, now);
+}
+
 void nat_sess_refresh(struct nat_session_table *t, struct nat_sess *s, uint64_t now)
 {
-	if (now > s->last)
-		s->last = now;
+	nat_sess_touch(t, s, now);
 	s->timeout = nat_session_timeout(t, t->maps[s->map].proto, s->tcp_state);
 }
 
@@ -437,7 +483,7 @@ bool nat_session_filter_allows(const struct nat_session_table *t, const struct n
 	return false;
 }
 
-/* s->last := the caller's later last use (cfg.session_last); true if it
+/* s's last use := the caller's later one (cfg.session_last); true if it
  * moved.  The table's own arrays are written even from a const walk: the
  * record only catches up with what the caller already knows. */
 static bool catch_up(const struct nat_session_table *t, struct nat_sess *s)
@@ -447,9 +493,9 @@ static bool catch_up(const struct nat_session_table *t, struct nat_sess *s)
 	if (t->cfg.session_last == NULL)
 		return false;
 	l = t->cfg.session_last(t->cfg.ctx, s);
-	if (l <= s->last)
+	if (l <= last_of(t, s))
 		return false;
-	s->last = l;
+	set_last((struct nat_session_table *)(uintptr_t)t, s, l);
 	return true;
 }
 
@@ -463,9 +509,9 @@ int nat_session_expire(struct nat_session_table *t, uint64_t now, uint32_t budge
 		struct nat_sess *s = &t->sess[t->cursor];
 
 		t->cursor = t->cursor + 1 < t->cfg.max_sessions ? t->cursor + 1 : 0;
-		if (!s->live || now < s->last || now - s->last < s->timeout)
+		if (!s->live || now < last_of(t, s) || now - last_of(t, s) < s->timeout)
 			continue;
-		if (catch_up(t, s) && (now < s->last || now - s->last < s->timeout))
+		if (catch_up(t, s) && (now < last_of(t, s) || now - last_of(t, s) < s->timeout))
 			continue; /* the caller saw it in use since */
 		if (nat_sess_delete(t, s, now) == 0)
 			removed++;

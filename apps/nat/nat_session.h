@@ -49,8 +49,8 @@
  * (only under forced collisions).  A bucket counts the entries whose
  * primary it is that live in their alternate (8 counters by signature), so
  * most lookups, hits and misses, read one bucket.  The buckets hold at most 90% of the capacity,
- * about 7.1 bytes per key (records: 32 bytes a mapping, 40 a session; in
- * all ~93 bytes per session when every session has its own mapping).  A
+ * about 7.1 bytes per key (records: 32 bytes a mapping, 32 a session; in
+ * all ~85 bytes per session when every session has its own mapping).  A
  * key that is known to be absent (a mapping without sessions has none to
  * find) is inserted without a lookup.  The large arrays ask for
  * transparent huge pages (madvise), so a random access costs a cache miss
@@ -98,9 +98,9 @@ struct nat_sess {
 	uint8_t tcp_state;           /**< enum nat_tcp_state (TCP only) */
 	uint8_t live;
 	uint32_t timeout;            /**< idle timeout, seconds */
-	uint64_t last;               /**< last refresh */
+	uint32_t last_rel;           /**< last refresh, relative: nat_sess_last() */
 	uint32_t mnext, mprev;       /**< the mapping's list (free record: free list) */
-	void *user;                  /**< the caller's (ncnat: its netchannel); NULL at add */
+	uint32_t user;               /**< the caller's (ncnat: its netchannel's id + 1); 0 at add */
 };
 
 struct nat_session_config {
@@ -209,6 +209,13 @@ uint32_t nat_sess_index(const struct nat_session_table *t, const struct nat_sess
 /** The session record at index i (nat_sess_index), live or not; NULL if i
  *  is not below max_sessions. */
 struct nat_sess *nat_sess_at(const struct nat_session_table *t, uint32_t i);
+
+/** Last refresh of s (the record keeps it in 32 bits from a base that
+ *  moves only for clocks past 2^32: see nat_session.c). */
+uint64_t nat_sess_last(const struct nat_session_table *t, const struct nat_sess *s);
+
+/** last = now if later (the timeout stays). */
+void nat_sess_touch(struct nat_session_table *t, struct nat_sess *s, uint64_t now);
 
 /** Refresh: last = now (if later) and the timeout for its protocol/state. */
 void nat_sess_refresh(struct nat_session_table *t, struct nat_sess *s, uint64_t now);

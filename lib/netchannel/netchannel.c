@@ -336,6 +336,13 @@ uint64_t nc_rx_packets(const struct netchannel *nc)
 	return nc ? nc->rx_pkts : 0;
 }
 
+struct netchannel *nc_engine_get(const struct nc_engine *e, uint32_t id)
+{
+	if (e == NULL || id >= e->fresh)
+		return NULL;
+	return chan_at(e, id);
+}
+
 struct netchannel *nc_engine_find(const struct nc_engine *e, uint64_t id64)
 {
 	uint32_t id = (uint32_t)id64;

@@ -318,6 +318,11 @@ uint32_t nc_id(const struct netchannel *nc);
 uint64_t nc_id64(const struct netchannel *nc);
 /** The live netchannel with this 64-bit id, or NULL.  Engine thread. */
 struct netchannel *nc_engine_find(const struct nc_engine *e, uint64_t id64);
+/** The netchannel with index id (nc_id()) now, or NULL if the index is free
+ *  or was never used: no generation check, for a caller that holds a
+ *  reference (its own or a flow key's) and keeps 32-bit ids (ncnat's
+ *  session records).  Engine thread. */
+struct netchannel *nc_engine_get(const struct nc_engine *e, uint32_t id);
 
 /** Per-netchannel counters kept by the engine. */
 uint64_t nc_rx_packets(const struct netchannel *nc);

@@ -156,13 +156,15 @@ static uint64_t user_last(void *ctx, const struct nat_sess *s)
 {
 	(void)ctx;
 	n_last_calls++;
-	return (uint64_t)(uintptr_t)s->user;
+	return s->user;
 }
+
+static const struct nat_session_table *walk_table;
 
 static int walk_last(void *arg, const struct nat_mapping *m, const struct nat_sess *s)
 {
 	(void)m;
-	*(uint64_t *)arg = s->last;
+	*(uint64_t *)arg = nat_sess_last(walk_table, s);
 	return 0;
 }
 
@@ -182,8 +184,8 @@ Test(nat_session, expiry_and_walks_catch_up_with_the_callers_last_use)
 	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 0, &m), 0);
 	cr_assert_eq(nat_sess_add(t, m, R1, 53, 100, &s1), 0);
 	cr_assert_eq(nat_sess_add(t, m, R2, 53, 100, &s2), 0);
-	s1->user = (void *)(uintptr_t)350; /* used at 350 */
-	s2->user = (void *)(uintptr_t)50;  /* the caller's record is older */
+	s1->user = 350; /* used at 350 */
+	s2->user = 50;  /* the caller's record is older */
 	n_last_calls = 0;
 	cr_assert_eq(nat_session_expire(t, 399, 4), 0);
 	cr_assert_eq(n_last_calls, 0, "asked although nothing looked idle");
@@ -191,8 +193,9 @@ Test(nat_session, expiry_and_walks_catch_up_with_the_callers_last_use)
 	cr_assert_eq(n_last_calls, 2);
 	cr_assert_null(nat_sess_find(t, m, R2, 53));
 	cr_assert_eq(nat_sess_find(t, m, R1, 53), s1);
-	cr_assert_eq(s1->last, 350);
-	s1->user = (void *)(uintptr_t)600;
+	cr_assert_eq(nat_sess_last(t, s1), 350);
+	s1->user = 600;
+	walk_table = t;
 	cr_assert_eq(nat_session_walk(t, &cur, 4, walk_last, &seen), 1);
 	cr_assert_eq(seen, 600, "a walk shows the caller's last use");
 	cr_assert_eq(nat_session_expire(t, 899, 4), 0);
@@ -426,7 +429,7 @@ static void rm_drop_map(struct rm *M, uint32_t i)
 static void rm_sess_freed(void *ctx, struct nat_sess *s, const struct nat_mapping *m)
 {
 	struct rm *M = ctx;
-	uint32_t i = (uint32_t)(uintptr_t)s->user - 1;
+	uint32_t i = s->user - 1;
 
 	cr_assert_lt(i, M->cap_s, "a session the model does not know");
 	cr_assert(M->sess[i].live && M->sess[i].ptr == s);
@@ -538,7 +541,7 @@ static void rm_compare_all(struct rm *M)
 				continue; /* ICMP: remote port 0 for every r of an address */
 			cr_assert_eq(s, si < 0 ? NULL : M->sess[si].ptr, "sess_find");
 			if (s) {
-				cr_assert_eq(s->last, M->sess[si].last);
+				cr_assert_eq(nat_sess_last(M->t, s), M->sess[si].last);
 				cr_assert_eq(s->timeout, M->sess[si].timeout);
 				cr_assert_eq(s->tcp_state, M->sess[si].tcp_state);
 				per[ep_proto(mm->in_key) == 6 ? 0 : ep_proto(mm->in_key) == 17 ? 1 : 2]++;
@@ -619,12 +622,12 @@ static void rm_step(struct rm *M, uint64_t *seed)
 			uint8_t proto = ep_proto(kin);
 
 			cr_assert_geq(i, 0);
-			cr_assert_null(s->user);
+			cr_assert_eq(s->user, 0);
 			cr_assert_eq(s->tcp_state, NAT_TCP_CLOSED);
-			cr_assert_eq(s->last, M->now);
+			cr_assert_eq(nat_sess_last(M->t, s), M->now);
 			cr_assert_eq(s->timeout, rm_timeout(M, proto, NAT_TCP_CLOSED));
 			cr_assert_eq(nat_sess_mapping(M->t, s), M->maps[mi].ptr);
-			s->user = (void *)(uintptr_t)(i + 1);
+			s->user = (uint32_t)(i + 1);
 			M->sess[i] = (struct rm_sess){.live = true, .map = (uint32_t)mi, .rem = rem,
 						      .last = M->now, .timeout = s->timeout,
 						      .tcp_state = NAT_TCP_CLOSED, .ptr = s};
@@ -703,7 +706,7 @@ static void rm_step(struct rm *M, uint64_t *seed)
 		}
 		M->sess[si].timeout = rm_timeout(M, ep_proto(kin), M->sess[si].tcp_state);
 		cr_assert_eq(s->timeout, M->sess[si].timeout);
-		cr_assert_eq(s->last, M->sess[si].last);
+		cr_assert_eq(nat_sess_last(M->t, s), M->sess[si].last);
 		break;
 	}
 	case 10: { /* expire: a part of the table, or all of it */
@@ -764,8 +767,12 @@ static void rm_step(struct rm *M, uint64_t *seed)
 	}
 }
 
-static void rm_run(const char *what, int mode, uint32_t cap_m, uint32_t cap_s, uint32_t ops)
+/* Returns the model's clock at the end. */
+static uint64_t rm_run_from(const char *what, int mode, uint32_t cap_m, uint32_t cap_s,
+			    uint32_t ops, uint64_t start)
 {
+	uint64_t end;
+
 	uint64_t seed = nat_test_seed(what);
 	enum nat_filtering f = (enum nat_filtering)(seed % 3);
 	struct rm *M = malloc(sizeof(*M));
@@ -774,6 +781,7 @@ static void rm_run(const char *what, int mode, uint32_t cap_m, uint32_t cap_s, u
 	cr_assert_not_null(M);
 	rm_mode = mode;
 	rm_init(M, cap_m, cap_s, f, mode != 0);
+	M->now = start;
 	for (uint32_t it = 0; it < ops; it++) {
 		rm_step(M, &seed);
 		if (M->n_sess > max_sess)
@@ -811,8 +819,75 @@ static void rm_run(const char *what, int mode, uint32_t cap_m, uint32_t cap_s, u
 
 		cr_assert_eq(rc, 0, "nat_session_check of the empty table: %d", rc);
 	}
+	end = M->now;
 	rm_fini(M);
 	free(M);
+	return end;
+}
+
+static void rm_run(const char *what, int mode, uint32_t cap_m, uint32_t cap_s, uint32_t ops)
+{
+	(void)rm_run_from(what, mode, cap_m, cap_s, ops, 1000);
+}
+
+/* The clock crosses 2^32 during the run: the records' 32-bit times move to
+ * a new base once, and the table still agrees with the model's 64-bit
+ * times. */
+Test(nat_session, differential_clock_past_2_32)
+{
+	uint64_t end = rm_run_from("nat_session differential_clock_past_2_32", 0, 1024, 1536,
+				   1000000, (1ull << 32) - 2000);
+
+	cr_assert_gt(end, 1ull << 32, "the clock stayed below 2^32: %llu",
+		     (unsigned long long)end);
+}
+
+/* Times past 2^32: exact after the base moves; a session older than the
+ * new base reads the base, idle for any timeout below 2^31, and expires. */
+Test(nat_session, last_use_past_2_32)
+{
+	struct nat_session_config c = {
+		.max_mappings = 4, .max_sessions = 4, .filtering = NAT_FILTER_EIF,
+		.timeout_udp = 300, .timeout_tcp_est = 7440, .timeout_tcp_trans = 240,
+		.timeout_icmp = 60,
+	};
+	const uint64_t big = 3ull << 32;
+	struct nat_session_table *t = NULL;
+	struct nat_mapping *m;
+	struct nat_sess *s1, *s2, *s3;
+
+	cr_assert_eq(sizeof(struct nat_sess), 32);
+	cr_assert_eq(nat_session_create(&c, &t), 0);
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 4000, OUT, 4000, 0, 0, &m), 0);
+	cr_assert_eq(nat_sess_add(t, m, R1, 53, 100, &s1), 0);
+	cr_assert_eq(nat_sess_add(t, m, R2, 53, UINT32_MAX, &s2), 0);
+	cr_assert_eq(nat_sess_last(t, s1), 100);
+	cr_assert_eq(nat_sess_last(t, s2), UINT32_MAX, "below 2^32: no base yet");
+	nat_sess_touch(t, s2, (1ull << 32) + 5);
+	cr_assert_eq(nat_sess_last(t, s2), (1ull << 32) + 5);
+	cr_assert_eq(nat_sess_last(t, s1), (1ull << 31) + 5,
+		     "older than the new base (2^31 behind the new time): the base");
+	cr_assert_eq(nat_sess_add(t, m, IP4(192, 0, 2, 3), 53, big, &s3), 0);
+	cr_assert_eq(nat_sess_last(t, s3), big);
+	cr_assert_eq(nat_sess_last(t, s2), big - (1ull << 31), "older than the base: the base");
+	cr_assert_eq(nat_sess_last(t, s1), big - (1ull << 31));
+	nat_sess_touch(t, s1, big - 7); /* touch never goes back */
+	cr_assert_eq(nat_sess_last(t, s1), big - 7);
+	nat_sess_touch(t, s1, big - 9);
+	cr_assert_eq(nat_sess_last(t, s1), big - 7);
+	nat_sess_refresh(t, s3, big + 10);
+	cr_assert_eq(nat_sess_last(t, s3), big + 10);
+	/* s2 went idle long ago; s1 at big + 293, s3 at big + 310 */
+	cr_assert_eq(nat_session_expire(t, big, 4), 1);
+	cr_assert_null(nat_sess_find(t, m, R2, 53));
+	cr_assert_not_null(nat_sess_find(t, m, R1, 53));
+	cr_assert_eq(nat_session_expire(t, big + 292, 4), 0);
+	cr_assert_eq(nat_session_expire(t, big + 293, 4), 1);
+	cr_assert_eq(nat_session_expire(t, big + 309, 4), 0);
+	cr_assert_eq(nat_session_expire(t, big + 310, 4), 1);
+	cr_assert_eq(nat_session_count(t), 0);
+	cr_assert_geq(nat_session_check(t), 0);
+	nat_session_free(t);
 }
 
 Test(nat_session, differential_plain)

@@ -404,7 +404,8 @@ Test(nc_engine, malloc_objects_and_detach_keep_ids)
  * priv) reach past the line of ops: never for a 64-byte slab object (32
  * bytes of priv, line aligned), as the address says for the others.  The
  * engine hands process() the netchannel itself, and the table's references
- * go with their keys (the sanitizer build checks the memory). */
+ * go with their keys (the sanitizer build checks the memory).
+ * nc_engine_get() finds a netchannel by its 32-bit id while it lives. */
 Test(nc_engine, flow_values_tell_the_lines_to_prefetch)
 {
 	enum { K = 40 };
@@ -425,6 +426,7 @@ Test(nc_engine, flow_values_tell_the_lines_to_prefetch)
 			void *v;
 
 			cr_assert_eq(nc_create(e, &ops[t], NULL, &nc[t][k]), 0);
+			cr_assert_eq(nc_engine_get(e, nc_id(nc[t][k])), nc[t][k]);
 			nc_flow_key_set(&key[t][k], 0, CLS_IPV4, 17, &src, &dst, 1, 2);
 			cr_assert_eq(nc_engine_add_flow(e, &key[t][k], nc[t][k], 1, UINT64_MAX), 0);
 			nc_unref(nc[t][k]); /* the table's reference keeps it */
@@ -454,8 +456,14 @@ Test(nc_engine, flow_values_tell_the_lines_to_prefetch)
 			cr_assert_eq(nc_rx_packets(nc[t][k]), 1u);
 		}
 	}
-	for (int k = 0; k < K; k++)
+	cr_assert_null(nc_engine_get(e, 4 * K), "an id never used");
+	cr_assert_null(nc_engine_get(NULL, 0));
+	for (int k = 0; k < K; k++) {
+		uint32_t id = nc_id(nc[0][k]);
+
 		cr_assert_eq(nc_engine_del_flow(e, &key[0][k]), 0);
+		cr_assert_null(nc_engine_get(e, id), "a freed id");
+	}
 	cr_assert_eq(W.cleanups, (unsigned)K, "deleted keys drop their references");
 	nc_engine_free(e); /* the rest through the table */
 	cr_assert_eq(W.cleanups, 4u * K);
