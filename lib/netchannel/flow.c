@@ -701,7 +701,8 @@ int nc_flow_create(const struct nc_flow_config *cfg, struct nc_flow **out)
 	int socket;
 
 	if (cfg == NULL || out == NULL || cfg->entries == 0 || cfg->entries > (1u << 30) ||
-	    (cfg->flags & ~(uint32_t)(NC_FLOW_F_MULTI_WRITER | NC_FLOW_F_WIDE)) != 0)
+	    (cfg->flags & ~(uint32_t)(NC_FLOW_F_MULTI_WRITER | NC_FLOW_F_WIDE |
+				      NC_FLOW_F_PREFETCH_VALUES)) != 0)
 		return -EINVAL;
 	socket = cfg->socket_id < 0 ? SOCKET_ID_ANY : cfg->socket_id;
 	nb = (cfg->entries + BUCKET_LOAD - 1) / BUCKET_LOAD;
@@ -1084,6 +1085,8 @@ int nc_flow_lookup_bulk(const struct nc_flow *t, const struct nc_flow_key *const
 
 			touch(e, wide, now);
 			values[i] = ent_value(e, wide);
+			if (t->flags & NC_FLOW_F_PREFETCH_VALUES)
+				rte_prefetch0(values[i]);
 			mask |= 1ULL << i;
 			hits++;
 		} else {

@@ -138,6 +138,12 @@ struct nc_flow_key {
 /** nc_flow_config.flags */
 #define NC_FLOW_F_MULTI_WRITER 0x1 /**< writer calls from any thread (internal lock) */
 #define NC_FLOW_F_WIDE 0x2 /**< 64-byte entries with 64-bit times for every key (see Time) */
+/** Values are pointers to what the caller reads right after a lookup:
+ *  nc_flow_lookup_bulk() prefetches the line a hit's value points at as
+ *  soon as it finds it, while it still compares the rest of the burst
+ *  (the table never dereferences values; the value's low bits may be a
+ *  tag, the line is the same). */
+#define NC_FLOW_F_PREFETCH_VALUES 0x4
 
 struct nc_flow_config {
 	const char *name;        /**< label for memory statistics; may be NULL */

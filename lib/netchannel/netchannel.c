@@ -457,6 +457,9 @@ int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 		.qsbr = cfg->qsbr,
 		.free_value = flow_value_free,
 		.free_ctx = e,
+		/* a hit's netchannel starts loading while the rest of the
+		 * burst is compared (its line is what process() waits for) */
+		.flags = NC_FLOW_F_PREFETCH_VALUES,
 	};
 	rc = nc_flow_create(&fc, &e->flows);
 	if (rc != 0)

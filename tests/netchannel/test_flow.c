@@ -512,6 +512,13 @@ Test(flow_random, against_reference_model_wide_flag)
 	model_run("model wide flag", NC_FLOW_F_WIDE, 1, 0);
 }
 
+/* The value prefetch is a hint: the same answers (the model's values are
+ * not addresses; a prefetch never faults). */
+Test(flow_random, against_reference_model_prefetch_values)
+{
+	model_run("model prefetch values", NC_FLOW_F_PREFETCH_VALUES, 1, 0);
+}
+
 /* ---------------------------------------------------------------- concurrency */
 
 #define STABLE 256
