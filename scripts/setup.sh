@@ -6,7 +6,9 @@ PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libdpdk-dev dpdk dpdk-dev libpcap-dev libcriterion-dev
       python3 python3-scapy tcpdump gnuplot-nox
       # the ncnat namespace lab (scripts/demo.sh, tests/nat/e2e/run.sh)
-      iproute2 ethtool nftables iputils-ping procps curl socat ncat iperf3)
+      iproute2 ethtool nftables iputils-ping procps curl socat ncat iperf3
+      # the nftables masquerade peer of ncbench nat --kernel-peer (trafgen)
+      netsniff-ng)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
