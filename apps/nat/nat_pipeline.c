@@ -98,6 +98,11 @@ static void session_process(struct netchannel *nc, struct nc_pkt *const pkts[], 
 	struct nat_pipeline *p = running;
 
 	assert(p != NULL && nc_engine_of(nc) == p->eng);
+	if (__builtin_expect(p == NULL, 0)) { /* an entry point that forgot to set it: drop */
+		for (unsigned i = 0; i < n; i++)
+			nc_pkt_drop(nc_engine_of(nc), pkts[i]);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++)
 		finish(p, pkts[i], nat_session_path(p, sn, pkts[i]));
 }
