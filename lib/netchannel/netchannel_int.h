@@ -120,11 +120,42 @@ struct nc_engine {
 	} gtab[2 * NC_BURST_MAX];
 };
 
-/* Fill e->pkts[i] (parse + key); flags NC_PKT_*. */
+/*
+ * Flow-table values: the netchannel, with NC_FV_TWO_LINES set when the
+ * bytes a process() call touches (ops to the end of priv) do not all sit
+ * in the line of ops, so that the receive path prefetches exactly the
+ * lines it will touch without reading the netchannel first (nc_create:
+ * 88-byte objects straddled two lines; a 64-byte one from a slab is one
+ * line, and +64 would be the next object's).  Objects are 8-byte aligned,
+ * so bit 0 is free; the table never dereferences values.
+ */
+#define NC_FV_TWO_LINES ((uintptr_t)1)
+
+static inline void *flow_value(const struct netchannel *nc)
+{
+	size_t priv = (nc->ops->priv_size + 7) & ~(size_t)7;
+	uintptr_t first = (uintptr_t)&nc->ops, last = (uintptr_t)nc->priv + priv - 1;
+
+	if (last < first) /* no priv: ops and rx_pkts */
+		last = (uintptr_t)&nc->rx_pkts + sizeof(nc->rx_pkts) - 1;
+	return (void *)((uintptr_t)nc | ((first >> 6) != (last >> 6) ? NC_FV_TWO_LINES : 0));
+}
+
+static inline struct netchannel *flow_nc(const void *v)
+{
+	return (struct netchannel *)((uintptr_t)v & ~NC_FV_TWO_LINES);
+}
+
+/* Deferred destruction of netchannels whose last reference drops inside a
+ * burst or a flow-table writer call (netchannel.c); nestable. */
+void nc_defer_begin(struct nc_engine *e);
+void nc_defer_end(struct nc_engine *e);
+
+/* Fill e->pkts[i] (parse + key); flags NC_PKT_* (nc_rx.c). */
 void nc_engine_prep(struct nc_engine *e, unsigned i, const uint8_t *data, uint32_t len,
 		    void *cookie, uint16_t flags, uint16_t in_port);
 /* Run the pipeline on e->pkts[0..n), n <= NC_BURST_MAX; returns packets
- * handed to a netchannel. */
+ * handed to a netchannel (nc_rx.c). */
 unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now);
 /* Free an mbuf (nc_mbuf.c; DPDK). */
 void nc_mbuf_free(void *mbuf);
