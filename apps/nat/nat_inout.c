@@ -135,6 +135,27 @@ static struct nat_sess_nc *sess_nc(const struct nat_pipeline *p, const struct na
 	return nc_priv(nc_engine_get(p->eng, s->user - 1));
 }
 
+/* The timeout of f's session by its protocol and TCP state under the
+ * pipeline's timeouts (nat_session_timeout(); the pipeline's timeouts are
+ * the session table's, nat_pipeline_set_timeout() sets both). */
+static inline uint32_t fast_timeout(const struct nat_pipeline *p, const struct nat_sess_nc *f)
+{
+	return f->proto == 6	? nat_tcp_timeout(f->tcp_state, p->cfg.timeout_tcp_est,
+						  p->cfg.timeout_tcp_trans)
+	       : f->proto == 17 ? p->cfg.timeout_udp
+				: p->cfg.timeout_icmp;
+}
+
+/* f->tgen for session s: current if s's timeout is its protocol's and
+ * state's under the current timeouts, else one behind (the fast path then
+ * stores it). */
+static inline uint16_t fast_tgen(const struct nat_pipeline *p, const struct nat_sess_nc *f,
+				 const struct nat_sess *s)
+{
+	return s->timeout == fast_timeout(p, f) ? p->timeout_gen
+						: (uint16_t)(p->timeout_gen - 1);
+}
+
 /* The session table changed s (state, refresh): its netchannel's copy
  * follows. */
 static void fast_sync(struct nat_pipeline *p, struct nat_sess *s)
@@ -145,7 +166,7 @@ static void fast_sync(struct nat_pipeline *p, struct nat_sess *s)
 	if (f == NULL || (f->flags & NAT_SN_HAIRPIN))
 		return;
 	f->tcp_state = s->tcp_state;
-	f->timeout = s->timeout;
+	f->tgen = fast_tgen(p, f, s);
 	last = nat_sess_last(p->st, s);
 	if (last >= UINT32_MAX)
 		f->last = UINT32_MAX;
@@ -197,6 +218,47 @@ static void key_out(struct nc_flow_key *k, const struct nat_mapping *m, const st
 	nc_flow_key_set(k, NAT_SIDE_OUTSIDE, CLS_IPV4, m->proto, &a, &b, s->rem_port, m->out_port);
 }
 
+/* nat_session_ops.flow_key: a session's keys from its netchannel's copy,
+ * exactly as key_in() and key_out() make them from its records (hairpin
+ * pairs do not use it: their keys are flow entries). */
+void nat_session_flow_key(const struct netchannel *nc, unsigned which, struct nc_flow_key *k)
+{
+	const struct nat_sess_nc *f = nc_priv((struct netchannel *)(uintptr_t)nc);
+	union cls_addr a, b;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	if (which == 0) {
+		a.v4 = f->in_addr;
+		b.v4 = f->rem_addr;
+		nc_flow_key_set(k, NAT_SIDE_INSIDE, CLS_IPV4, f->proto, &a, &b, f->in_port,
+				f->rem_port);
+	} else {
+		a.v4 = f->rem_addr;
+		b.v4 = f->out_addr;
+		nc_flow_key_set(k, NAT_SIDE_OUTSIDE, CLS_IPV4, f->proto, &a, &b, f->rem_port,
+				f->out_port);
+	}
+}
+
+/* After 2^16 timeout changes f->tgen values repeat: give every session its
+ * timeout under the current ones, and mark every copy current. */
+void nat_session_retime_all(struct nat_pipeline *p)
+{
+	for (uint32_t i = 0; i < p->cfg.sessions; i++) {
+		struct nat_sess *s = nat_sess_at(p->st, i);
+		struct nat_sess_nc *f;
+
+		if (s == NULL || !s->live)
+			continue;
+		s->timeout = nat_session_timeout(p->st, nat_sess_mapping(p->st, s)->proto,
+						 s->tcp_state);
+		f = sess_nc(p, s);
+		if (f != NULL && !(f->flags & NAT_SN_HAIRPIN))
+			f->tgen = p->timeout_gen;
+	}
+}
+
 static int8_t action_of(const struct nat_mapping *m)
 {
 	if (m->flags & NAT_MAP_STATIC)
@@ -226,7 +288,12 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	}
 	f = nc_priv(nc);
 	f->sess = nat_sess_index(p->st, s);
-	f->sess2 = s2 ? nat_sess_index(p->st, s2) : 0;
+	if (s2) {
+		f->sess2 = nat_sess_index(p->st, s2);
+	} else {
+		f->rem_addr = s->rem_addr;
+		f->rem_port = s->rem_port;
+	}
 	f->flags = s2 ? NAT_SN_HAIRPIN : 0;
 	f->action = action_of(m);
 	f->in_addr = m->in_addr;
@@ -235,7 +302,7 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 	f->out_port = m->out_port;
 	f->proto = m->proto;
 	f->tcp_state = s->tcp_state;
-	f->timeout = s->timeout;
+	f->tgen = fast_tgen(p, f, s);
 	last = nat_sess_last(p->st, s);
 	f->last = last >= UINT32_MAX ? UINT32_MAX : (uint32_t)last;
 	if (s2 == NULL && is_external(p, s->rem_addr))
@@ -245,12 +312,16 @@ static void sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_s
 		key_in(&k2, nat_sess_mapping(p->st, s2), s2);
 	else
 		key_out(&k2, m, s);
-	if (nc_engine_add_flow(p->eng, &k1, nc, p->now, UINT64_MAX) != 0) {
+	/* a session's keys live in the copy above (keyed flows); a hairpin
+	 * pair's in flow entries */
+	if ((s2 ? nc_engine_add_flow(p->eng, &k1, nc, p->now, UINT64_MAX)
+		: nc_engine_add_keyed_flow(p->eng, nc, 0, p->now)) != 0) {
 		nc_unref(nc);
 		p->flow_add_failed++;
 		return;
 	}
-	if (nc_engine_add_flow(p->eng, &k2, nc, p->now, UINT64_MAX) != 0) {
+	if ((s2 ? nc_engine_add_flow(p->eng, &k2, nc, p->now, UINT64_MAX)
+		: nc_engine_add_keyed_flow(p->eng, nc, 1, p->now)) != 0) {
 		int rc = nc_engine_del_flow(p->eng, &k1);
 
 		(void)rc; /* cannot fail: just added */
@@ -542,27 +613,25 @@ static inline bool fast_tcp_step(struct nat_pipeline *p, struct nat_sess_nc *f,
 		return false;
 	}
 	if (next != f->tcp_state) {
-		nat_sess_at(p->st, f->sess)->tcp_state = next;
+		struct nat_sess *s = nat_sess_at(p->st, f->sess);
+
 		f->tcp_state = next;
+		s->tcp_state = next;
+		if (f->tgen == p->timeout_gen)
+			s->timeout = fast_timeout(p, f); /* else fast_refresh() */
 	}
 	return true;
 }
 
 /*
  * nat_sess_refresh() from the copy: last = max(last, now), timeout from the
- * protocol and TCP state (nat_session_timeout(); the pipeline's timeouts
- * are the session table's, nat_pipeline_set_timeout() sets both).  The
- * last use goes to the copy only; the session's record is stored to when
- * the timeout changes (a TCP state change, a new timeout setting) and never
- * read.
+ * protocol and TCP state (fast_timeout()).  The last use goes to the copy
+ * only; the session's record is stored to when the timeout changes (a TCP
+ * state change: fast_tcp_step(); a new timeout setting: here, by tgen) and
+ * never read.
  */
 static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 {
-	uint32_t to = f->proto == 6	 ? nat_tcp_timeout(f->tcp_state, p->cfg.timeout_tcp_est,
-							   p->cfg.timeout_tcp_trans)
-		      : f->proto == 17 ? p->cfg.timeout_udp
-				       : p->cfg.timeout_icmp;
-
 	if (p->now > f->last) {
 		if (p->now < UINT32_MAX) {
 			f->last = (uint32_t)p->now; /* the table catches up lazily */
@@ -571,9 +640,9 @@ static inline void fast_refresh(struct nat_pipeline *p, struct nat_sess_nc *f)
 			f->last = UINT32_MAX;
 		}
 	}
-	if (to != f->timeout) {
-		nat_sess_at(p->st, f->sess)->timeout = to;
-		f->timeout = to;
+	if (__builtin_expect(f->tgen != p->timeout_gen, 0)) {
+		nat_sess_at(p->st, f->sess)->timeout = fast_timeout(p, f);
+		f->tgen = p->timeout_gen;
 	}
 }
 

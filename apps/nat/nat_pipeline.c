@@ -112,6 +112,7 @@ const struct nc_ops nat_session_ops = {
 	.name = "nat_session",
 	.priv_size = sizeof(struct nat_sess_nc),
 	.process = session_process,
+	.flow_key = nat_session_flow_key,
 };
 
 static int listener_init(struct netchannel *nc, const void *arg)
@@ -569,6 +570,10 @@ int nat_pipeline_set_timeout(struct nat_pipeline *p, enum nat_timeout_kind k, ui
 		c->timeout_icmp = secs;
 	nat_session_set_timeouts(p->st, c->timeout_udp, c->timeout_tcp_est, c->timeout_tcp_trans,
 				 c->timeout_icmp);
+	/* sessions' copies with another tgen store their new timeout at their
+	 * next packet; a tgen seen 2^16 changes ago must not pass for this */
+	if (++p->timeout_gen == 0)
+		nat_session_retime_all(p);
 	return 0;
 }
 

@@ -79,18 +79,32 @@ struct neigh {
  * the pipeline running the engine in a thread-local (nat_pipeline.c;
  * through the engine, nc_eng() -> its ctx, cost ~8 % of 1 M-session
  * throughput in ncbench nat).
+ *
+ * A normal session's two keys are made from this copy (nat_session_ops'
+ * flow_key): they are keyed flows (nc_engine_add_keyed_flow), kept only
+ * here, and a lookup compares them on this line — no flow entries (64
+ * bytes a session less) and one cache miss less per packet.  A hairpin
+ * pair's keys are ordinary flow entries.  No timeout copy: the record's
+ * timeout is a function of protocol, TCP state and the configuration, and
+ * tgen tells whether the record was last given it under the current one.
  */
 struct nat_sess_nc {
 	uint32_t sess;                 /* a: the session (nat_sess_at) */
-	uint32_t sess2;                /* hairpin: the other inside endpoint's session */
+	union {
+		uint32_t rem_addr;     /* a session: its remote endpoint */
+		uint32_t sess2;        /* hairpin: the other inside endpoint's session */
+	};
 	/* the fast path's copy of what it needs (nat_inout.c keeps it equal;
 	 * not used by a hairpin pair) */
 	uint32_t in_addr, out_addr;    /* the mapping's endpoints */
 	uint16_t in_port, out_port;
-	uint32_t timeout;              /* == s->timeout */
 	uint32_t last;                 /* >= s->last: the fast path refreshes only
 					* this (seconds; UINT32_MAX: a clock past
 					* 2^32, s->last is written instead) */
+	uint16_t rem_port;
+	uint16_t tgen;                 /* p->timeout_gen when s->timeout was last
+					* set to the timeout of its protocol and
+					* state */
 	uint8_t tcp_state;             /* == s->tcp_state */
 	uint8_t proto;
 	uint8_t flags;                 /* NAT_SN_* */
@@ -127,6 +141,7 @@ struct dfrag_ent {
 
 struct nat_pipeline {
 	struct nat_config cfg;         /* copy; rules owned */
+	uint16_t timeout_gen;          /* + 1 per timeout change (nat_sess_nc.tgen) */
 	struct nat_shard shard;        /* this worker's part (count 1: all) */
 	struct dnat_owner *dnat_tab;   /* count > 1: open addressing, by endpoint */
 	uint32_t dnat_mask;
@@ -241,6 +256,12 @@ enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn
 /** The session table's session_freed callback: remove the keys of the
  *  session's netchannel (the table's references go with them). */
 void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
+/* nat_session_ops.flow_key: a session's inside (0) and outside (1) keys
+ * from its netchannel's copy (nat_inout.c). */
+void nat_session_flow_key(const struct netchannel *nc, unsigned which, struct nc_flow_key *k);
+/* Every live session's timeout set for the current timeouts and every
+ * copy's tgen current: when p->timeout_gen wraps around (nat_inout.c). */
+void nat_session_retime_all(struct nat_pipeline *p);
 
 /** The session table's session_last callback: the last use the fast path
  *  recorded in the session's netchannel (or s->last). */

@@ -94,7 +94,8 @@ _Static_assert(offsetof(struct nc_flow_key, sport) == 32 &&
 
 #define BUCKET_SLOTS 10
 #define BUCKET_LOAD 6     /* keys per 10-slot bucket at capacity */
-#define NO_ENT 0u         /* slot index 0: empty; otherwise unit + 1 */
+#define NO_ENT 0u         /* slot index 0: empty; otherwise unit + 1, or: */
+#define SLOT_OBJ 0x80000000u /* an object flow: SLOT_OBJ | index << 1 | which */
 #define NIL 0u            /* list links: unit/line/bucket + 1, 0 = end */
 #define SEG_LINES_MAX 16384u
 #define RBATCH 32u        /* removed entries per grace-period token */
@@ -188,6 +189,12 @@ struct nc_flow {
 	struct rte_rcu_qsbr *qsbr;
 	void (*free_value)(void *value, void *ctx);
 	void *free_ctx;
+	/* object flows (nc_flow_objects) */
+	char *obj_base;
+	uint32_t obj_count;
+	uint8_t obj_shift;
+	uint32_t objs;            /* live object flows; read relaxed */
+	void (*obj_key)(const void *obj, unsigned which, struct nc_flow_key *key);
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -272,6 +279,46 @@ static inline bool ent_match(const void *e, const struct kq *q)
 	return meta_load(e) == m;
 }
 
+/* ---- object flows: a slot names (object, which); the key is the object's */
+
+static inline bool slot_obj(uint32_t x)
+{
+	return (x & SLOT_OBJ) != 0;
+}
+
+static inline void *obj_at(const struct nc_flow *t, uint32_t x)
+{
+	return t->obj_base + ((size_t)((x & ~SLOT_OBJ) >> 1) << t->obj_shift);
+}
+
+/* Does the object flow of slot value x have the key?  Readers and writer
+ * alike: the object's key does not change while the flow is in (the
+ * caller's promise), and without QSBR no reader runs while one goes. */
+static bool obj_match(const struct nc_flow *t, uint32_t x, const struct kq *q)
+{
+	struct nc_flow_key k;
+	struct kq o;
+
+	t->obj_key(obj_at(t, x), x & 1u, &k);
+	key_query(&o, &k);
+	if (o.meta != q->meta || o.v4 != q->v4)
+		return false;
+	if (q->v4)
+		return o.addrs == q->addrs;
+	return memcmp(o.w, q->w, 32) == 0;
+}
+
+/* The line a lookup reads for slot value x: the entry or the object. */
+static inline const void *slot_line(const struct nc_flow *t, uint32_t x)
+{
+	return slot_obj(x) ? obj_at(t, x) : unit_ptr(t, x - 1);
+}
+
+static inline bool slot_match(const struct nc_flow *t, uint32_t x, const struct kq *q)
+{
+	return slot_obj(x) ? obj_match(t, x, q) : ent_match(unit_ptr(t, x - 1), q);
+}
+
 /* Bit i set where bucket slot i holds signature sig. */
 static inline unsigned sig_match(const struct bucket *b, uint16_t sig)
 {
@@ -304,10 +351,11 @@ static inline void wunlock(struct nc_flow *t)
 		rte_spinlock_unlock(&t->lock);
 }
 
-/* Find the key in the chain of its bucket; the entry (or NULL), its bucket
- * and slot.  Readers and writer alike. */
-static inline void *find(const struct nc_flow *t, const struct kq *q, uint32_t h,
-			 struct bucket **bp, unsigned *slotp)
+/* Find the key in the chain of its bucket: its slot value (unit + 1 or an
+ * object flow; NO_ENT if absent), bucket and slot.  Readers and writer
+ * alike. */
+static inline uint32_t find(const struct nc_flow *t, const struct kq *q, uint32_t h,
+			    struct bucket **bp, unsigned *slotp)
 {
 	struct bucket *b = &t->buckets[bucket_of(t, h)];
 	uint16_t sig = hash_sig(h);
@@ -316,23 +364,21 @@ static inline void *find(const struct nc_flow *t, const struct kq *q, uint32_t h
 		for (unsigned m = sig_match(b, sig); m; m &= m - 1) {
 			unsigned i = (unsigned)__builtin_ctz(m);
 			uint32_t x = __atomic_load_n(&b->idx[i], __ATOMIC_ACQUIRE);
-			void *e;
 
 			if (x == NO_ENT)
 				continue;
-			e = unit_ptr(t, x - 1);
-			if (ent_match(e, q)) {
+			if (slot_match(t, x, q)) {
 				if (bp) {
 					*bp = b;
 					*slotp = i;
 				}
-				return e;
+				return x;
 			}
 		}
 		uint32_t nx = __atomic_load_n(&b->next, __ATOMIC_ACQUIRE);
 
 		if (nx == 0)
-			return NULL;
+			return NO_ENT;
 		b = &t->buckets[nx - 1];
 	}
 }
@@ -674,7 +720,7 @@ static void ov_unlink(struct nc_flow *t, uint32_t p, uint32_t b)
 /* Unlink the entry found at slot i of bucket b (chain of hash h). */
 static void remove_slot(struct nc_flow *t, uint32_t h, struct bucket *b, unsigned i)
 {
-	uint32_t u = b->idx[i] - 1;
+	uint32_t x = b->idx[i];
 	uint32_t bi = (uint32_t)(b - t->buckets);
 
 	/* Readers that already loaded the index may still read the entry. */
@@ -689,7 +735,15 @@ static void remove_slot(struct nc_flow *t, uint32_t h, struct bucket *b, unsigne
 		if (empty)
 			ov_unlink(t, bucket_of(t, h), bi);
 	}
-	retire(t, u, unit_ptr(t, u));
+	if (slot_obj(x)) {
+		/* no entry to retire: without QSBR (nc_flow_add_object) no
+		 * reader can still be comparing with the object */
+		__atomic_store_n(&t->objs, t->objs - 1, __ATOMIC_RELAXED);
+		if (t->free_value != NULL)
+			t->free_value(obj_at(t, x), t->free_ctx);
+		return;
+	}
+	retire(t, x - 1, unit_ptr(t, x - 1));
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -702,7 +756,10 @@ int nc_flow_create(const struct nc_flow_config *cfg, struct nc_flow **out)
 
 	if (cfg == NULL || out == NULL || cfg->entries == 0 || cfg->entries > (1u << 30) ||
 	    (cfg->flags & ~(uint32_t)(NC_FLOW_F_MULTI_WRITER | NC_FLOW_F_WIDE |
-				      NC_FLOW_F_PREFETCH_VALUES)) != 0)
+				      NC_FLOW_F_PREFETCH_VALUES)) != 0 ||
+	    (cfg->objects.base != NULL &&
+	     (cfg->objects.key == NULL || cfg->objects.count == 0 ||
+	      cfg->objects.count > (1u << 30) || cfg->objects.shift > 24)))
 		return -EINVAL;
 	socket = cfg->socket_id < 0 ? SOCKET_ID_ANY : cfg->socket_id;
 	nb = (cfg->entries + BUCKET_LOAD - 1) / BUCKET_LOAD;
@@ -731,6 +788,12 @@ int nc_flow_create(const struct nc_flow_config *cfg, struct nc_flow **out)
 	t->qsbr = cfg->qsbr;
 	t->free_value = cfg->free_value;
 	t->free_ctx = cfg->free_ctx;
+	if (cfg->objects.base != NULL) {
+		t->obj_base = cfg->objects.base;
+		t->obj_count = cfg->objects.count;
+		t->obj_shift = cfg->objects.shift;
+		t->obj_key = cfg->objects.key;
+	}
 	t->bq_size = t->nents / RBATCH + 4;
 	t->buckets = rte_zmalloc_socket("nc_flow_b", (size_t)(nb + ov) * sizeof(struct bucket),
 					RTE_CACHE_LINE_SIZE, socket);
@@ -769,6 +832,11 @@ void nc_flow_free(struct nc_flow *t)
 					break;
 			}
 		}
+		/* object flows; buckets past ov_next were never used */
+		for (uint32_t b = 0; t->objs > 0 && t->buckets != NULL && b < t->ov_next; b++)
+			for (unsigned i = 0; i < BUCKET_SLOTS; i++)
+				if (slot_obj(t->buckets[b].idx[i]))
+					t->free_value(obj_at(t, t->buckets[b].idx[i]), t->free_ctx);
 	}
 	for (uint32_t s = 0; t->segs != NULL && s < t->nsegs; s++)
 		rte_free(t->segs[s]);
@@ -838,7 +906,7 @@ int nc_flow_add(struct nc_flow *t, const struct nc_flow_key *key, void *value, u
 	h = key_hash(key);
 	wide = !fits_compact(t, &q, now, timeout);
 	wlock(t);
-	if (find(t, &q, h, NULL, NULL) != NULL) {
+	if (find(t, &q, h, NULL, NULL) != NO_ENT) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -882,13 +950,58 @@ out:
 	return rc;
 }
 
+int nc_flow_add_object(struct nc_flow *t, uint32_t index, unsigned which)
+{
+	struct nc_flow_key key;
+	struct bucket *b;
+	struct kq q;
+	unsigned slot;
+	uint32_t h, x;
+	int rc = 0;
+
+	if (t == NULL || which > 1)
+		return -EINVAL;
+	if (t->obj_base == NULL || t->qsbr != NULL)
+		return -EOPNOTSUPP;
+	if (index >= t->obj_count)
+		return -EINVAL;
+	x = SLOT_OBJ | index << 1 | which;
+	t->obj_key(obj_at(t, x), which, &key);
+	key_query(&q, &key);
+	h = key_hash(&key);
+	wlock(t);
+	if (find(t, &q, h, NULL, NULL) != NO_ENT)
+		rc = -EEXIST;
+	else if (t->live >= t->capacity || (b = free_slot(t, h, &slot)) == NULL)
+		rc = -ENOSPC;
+	if (rc == 0) {
+		b->sig[slot] = hash_sig(h);
+		/* the object's key is the caller's, complete before this */
+		__atomic_store_n(&b->idx[slot], x, __ATOMIC_RELEASE);
+		__atomic_store_n(&t->live, t->live + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->objs, t->objs + 1, __ATOMIC_RELAXED);
+	}
+	wunlock(t);
+	return rc;
+}
+
+/* The value of a flow by slot value. */
+static inline void *slot_value(const struct nc_flow *t, uint32_t x)
+{
+	const void *e;
+
+	if (slot_obj(x))
+		return obj_at(t, x);
+	e = unit_ptr(t, x - 1);
+	return ent_value(e, ent_wide(e));
+}
+
 int nc_flow_delete(struct nc_flow *t, const struct nc_flow_key *key, void **value)
 {
 	struct bucket *b;
 	struct kq q;
-	void *e;
 	unsigned slot;
-	uint32_t h;
+	uint32_t h, x;
 	int rc = 0;
 
 	if (t == NULL || key == NULL)
@@ -896,13 +1009,13 @@ int nc_flow_delete(struct nc_flow *t, const struct nc_flow_key *key, void **valu
 	key_query(&q, key);
 	h = key_hash(key);
 	wlock(t);
-	e = find(t, &q, h, &b, &slot);
-	if (e == NULL) {
+	x = find(t, &q, h, &b, &slot);
+	if (x == NO_ENT) {
 		rc = -ENOENT;
 		goto out;
 	}
 	if (value != NULL)
-		*value = ent_value(e, ent_wide(e));
+		*value = slot_value(t, x);
 	remove_slot(t, h, b, slot);
 out:
 	wunlock(t);
@@ -910,9 +1023,10 @@ out:
 }
 
 /* Expire the live entry e if idle at now (and cb agrees); 1 if removed. */
-static int expire_one(struct nc_flow *t, void *e, uint64_t now, nc_flow_expire_cb cb,
+static int expire_one(struct nc_flow *t, uint32_t u, uint64_t now, nc_flow_expire_cb cb,
 		      void *arg)
 {
+	void *e = unit_ptr(t, u);
 	bool wide = ent_wide(e);
 	uint64_t ls = ent_last_seen(e, wide), to = ent_timeout(e, wide);
 	struct nc_flow_key key;
@@ -928,7 +1042,7 @@ static int expire_one(struct nc_flow *t, void *e, uint64_t now, nc_flow_expire_c
 		return 0;
 	key_query(&q, &key);
 	h = key_hash(&key);
-	if (find(t, &q, h, &b, &slot) != e)
+	if (find(t, &q, h, &b, &slot) != u + 1)
 		return 0; /* cannot happen: a live entry is always linked */
 	remove_slot(t, h, b, slot);
 	return 1;
@@ -954,7 +1068,7 @@ int nc_flow_expire(struct nc_flow *t, uint64_t now, uint32_t budget, nc_flow_exp
 			unsigned tag = META_TAG(meta_load(e));
 
 			if (tag != TAG_FREE && !(tag & TAG_DEAD))
-				removed += expire_one(t, e, now, cb, arg);
+				removed += expire_one(t, u, now, cb, arg);
 			if (TAG_WIDE(tag))
 				break; /* unit 2l + 1 is the entry's second half */
 		}
@@ -963,15 +1077,19 @@ int nc_flow_expire(struct nc_flow *t, uint64_t now, uint32_t budget, nc_flow_exp
 	return removed;
 }
 
-int nc_flow_iterate(struct nc_flow *t, uint32_t *cursor, struct nc_flow_key *key, void **value)
+/* Iteration cursors from here on are positions among bucket slots. */
+#define ITER_SLOTS (1ull << 32)
+
+int nc_flow_iterate(struct nc_flow *t, uint64_t *cursor, struct nc_flow_key *key, void **value)
 {
 	int rc = -ENOENT;
 
 	if (t == NULL || cursor == NULL || key == NULL)
 		return -EINVAL;
 	wlock(t);
-	/* *cursor: the next unit to look at. */
-	for (uint32_t u = *cursor; u < 2 * t->hw; u++) {
+	/* *cursor: the next unit to look at, then ITER_SLOTS + the next
+	 * bucket slot (object flows). */
+	for (uint64_t u = *cursor; u < 2 * (uint64_t)t->hw; u++) {
 		if ((u & 1) && TAG_WIDE(META_TAG(meta_load(unit_ptr(t, u - 1)))))
 			continue; /* second half of a wide entry */
 		void *e = unit_ptr(t, u);
@@ -986,8 +1104,23 @@ int nc_flow_iterate(struct nc_flow *t, uint32_t *cursor, struct nc_flow_key *key
 		rc = 0;
 		break;
 	}
+	uint64_t end = ITER_SLOTS + (uint64_t)t->ov_next * BUCKET_SLOTS;
+
+	for (uint64_t p = *cursor < ITER_SLOTS ? ITER_SLOTS : *cursor;
+	     rc != 0 && t->objs > 0 && p < end; p++) {
+		uint32_t x = t->buckets[(p - ITER_SLOTS) / BUCKET_SLOTS]
+				     .idx[(p - ITER_SLOTS) % BUCKET_SLOTS];
+
+		if (!slot_obj(x))
+			continue;
+		t->obj_key(obj_at(t, x), x & 1u, key);
+		if (value != NULL)
+			*value = obj_at(t, x);
+		*cursor = p + 1;
+		rc = 0;
+	}
 	if (rc != 0)
-		*cursor = 2 * t->hw;
+		*cursor = end;
 	wunlock(t);
 	return rc;
 }
@@ -998,15 +1131,21 @@ int nc_flow_lookup(const struct nc_flow *t, const struct nc_flow_key *key, uint6
 		   void **value)
 {
 	struct kq q;
+	uint32_t x;
 	void *e;
 	bool wide;
 
 	if (unlikely(t == NULL || key == NULL || value == NULL))
 		return -EINVAL;
 	key_query(&q, key);
-	e = find(t, &q, key_hash(key), NULL, NULL);
-	if (e == NULL)
+	x = find(t, &q, key_hash(key), NULL, NULL);
+	if (x == NO_ENT)
 		return -ENOENT;
+	if (slot_obj(x)) {
+		*value = obj_at(t, x); /* never idle: nothing to touch */
+		return 0;
+	}
+	e = unit_ptr(t, x - 1);
 	wide = ent_wide(e);
 	touch(e, wide, now);
 	*value = ent_value(e, wide);
@@ -1040,7 +1179,7 @@ int nc_flow_lookup_bulk(const struct nc_flow *t, const struct nc_flow_key *const
 		if (m) {
 			cand[i] = __atomic_load_n(&b->idx[__builtin_ctz(m)], __ATOMIC_ACQUIRE);
 			if (cand[i] != NO_ENT)
-				rte_prefetch0(unit_ptr(t, cand[i] - 1));
+				rte_prefetch0(slot_line(t, cand[i]));
 		} else {
 			uint32_t nx = __atomic_load_n(&b->next, __ATOMIC_ACQUIRE);
 
@@ -1066,25 +1205,30 @@ int nc_flow_lookup_bulk(const struct nc_flow *t, const struct nc_flow_key *const
 		if (sm) {
 			cand[i] = __atomic_load_n(&b->idx[__builtin_ctz(sm)], __ATOMIC_ACQUIRE);
 			if (cand[i] != NO_ENT)
-				rte_prefetch0(unit_ptr(t, cand[i] - 1));
+				rte_prefetch0(slot_line(t, cand[i]));
 		}
 	}
 	/* Stage 3: compare; anything else (other matches, overflow) takes the
 	 * full path. */
 	for (unsigned i = 0; i < n; i++) {
-		void *e = NULL;
+		uint32_t x;
 		struct kq q;
 
 		key_query(&q, keys[i]);
-		if (cand[i] != NO_ENT && ent_match(unit_ptr(t, cand[i] - 1), &q))
-			e = unit_ptr(t, cand[i] - 1);
+		if (cand[i] != NO_ENT && slot_match(t, cand[i], &q))
+			x = cand[i];
 		else
-			e = find(t, &q, h[i], NULL, NULL);
-		if (e != NULL) {
-			bool wide = ent_wide(e);
+			x = find(t, &q, h[i], NULL, NULL);
+		if (x != NO_ENT) {
+			if (slot_obj(x)) {
+				values[i] = obj_at(t, x); /* the line just compared */
+			} else {
+				void *e = unit_ptr(t, x - 1);
+				bool wide = ent_wide(e);
 
-			touch(e, wide, now);
-			values[i] = ent_value(e, wide);
+				touch(e, wide, now);
+				values[i] = ent_value(e, wide);
+			}
 			if (t->flags & NC_FLOW_F_PREFETCH_VALUES)
 				rte_prefetch0(values[i]);
 			mask |= 1ULL << i;
@@ -1108,15 +1252,23 @@ int nc_flow_get(const struct nc_flow *t, const struct nc_flow_key *key,
 		struct nc_flow_entry_info *info)
 {
 	struct kq q;
+	uint32_t x;
 	void *e;
 	bool wide;
 
 	if (t == NULL || key == NULL || info == NULL)
 		return -EINVAL;
 	key_query(&q, key);
-	e = find(t, &q, key_hash(key), NULL, NULL);
-	if (e == NULL)
+	x = find(t, &q, key_hash(key), NULL, NULL);
+	if (x == NO_ENT)
 		return -ENOENT;
+	if (slot_obj(x)) {
+		info->value = obj_at(t, x);
+		info->last_seen = 0;
+		info->timeout = UINT64_MAX;
+		return 0;
+	}
+	e = unit_ptr(t, x - 1);
 	wide = ent_wide(e);
 	info->value = ent_value(e, wide);
 	info->last_seen = ent_last_seen(e, wide);
@@ -1128,14 +1280,18 @@ int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key, 
 			uint64_t now)
 {
 	struct kq q;
+	uint32_t x;
 	void *e;
 
 	if (t == NULL || key == NULL)
 		return -EINVAL;
 	key_query(&q, key);
-	e = find(t, &q, key_hash(key), NULL, NULL);
-	if (e == NULL)
+	x = find(t, &q, key_hash(key), NULL, NULL);
+	if (x == NO_ENT)
 		return -ENOENT;
+	if (slot_obj(x))
+		return -EOPNOTSUPP; /* object flows keep no time */
+	e = unit_ptr(t, x - 1);
 	/* a change is a use; for an entry that never idled out, its idle
 	 * time starts here (lookups did not keep last_seen) */
 	touch_store(e, ent_wide(e), now);
@@ -1146,6 +1302,11 @@ int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key, 
 uint32_t nc_flow_count(const struct nc_flow *t)
 {
 	return t ? __atomic_load_n(&t->live, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t nc_flow_object_count(const struct nc_flow *t)
+{
+	return t ? __atomic_load_n(&t->objs, __ATOMIC_RELAXED) : 0;
 }
 
 uint32_t nc_flow_capacity(const struct nc_flow *t)

@@ -145,6 +145,29 @@ struct nc_flow_key {
  *  tag, the line is the same). */
 #define NC_FLOW_F_PREFETCH_VALUES 0x4
 
+/**
+ * Object flows (optional): flows whose key is kept in the caller's object
+ * rather than in a table entry.  The objects sit in one array (an arena:
+ * object i at base + (i << shift)), a bucket slot names (object, which)
+ * directly, and a lookup compares the key it asks for with the one
+ * key(object, which) makes.  Such a flow costs its bucket slot only (no
+ * 32-byte entry), and a lookup reads the bucket and the object, which is
+ * the line the caller reads next anyway (one cache miss less than an
+ * entry).  An object flow never idles out (no time is kept: nc_flow_get()
+ * reports last_seen 0 and timeout UINT64_MAX; nc_flow_set_timeout() and
+ * expiry leave it alone); its value is the object's address.  The object's
+ * key must not change while the flow is in the table.  Not available with
+ * cfg.qsbr (a removed flow's object is handed to free_value at once).
+ */
+struct nc_flow_objects {
+	void *base;              /**< object 0; NULL: no object flows */
+	uint32_t count;          /**< objects 0 .. count - 1 (count <= 1<<30) */
+	uint8_t shift;           /**< object stride: 1 << shift bytes */
+	/** Key number which (0 or 1) of the object at obj.  Called by readers
+	 *  and the writer; must not call into the table. */
+	void (*key)(const void *obj, unsigned which, struct nc_flow_key *key);
+};
+
 struct nc_flow_config {
 	const char *name;        /**< label for memory statistics; may be NULL */
 	uint32_t entries;        /**< capacity in live entries, 1 .. 1<<30 */
@@ -155,6 +178,7 @@ struct nc_flow_config {
 	 *  nc_flow_free() for entries still present; from a writer call. */
 	void (*free_value)(void *value, void *ctx);
 	void *free_ctx;
+	struct nc_flow_objects objects; /**< object flows; zeroed: none */
 };
 
 /** An entry as nc_flow_get() returns it. */
@@ -249,6 +273,16 @@ int nc_flow_add(struct nc_flow *t, const struct nc_flow_key *key, void *value, u
 		uint64_t timeout) NC_MUST_CHECK;
 
 /**
+ * Insert the object flow (object index, key number which): the key is
+ * cfg.objects.key(object, which), the value the object's address.
+ * @return 0; -EEXIST (the key is present, as an object flow or an entry);
+ *   -ENOSPC (capacity reached, or the overflow buckets are exhausted);
+ *   -EOPNOTSUPP (the table has no objects, or has cfg.qsbr); -EINVAL (NULL
+ *   t, index >= cfg.objects.count, which > 1).
+ */
+int nc_flow_add_object(struct nc_flow *t, uint32_t index, unsigned which) NC_MUST_CHECK;
+
+/**
  * Remove key.  *value (if value is not NULL) gets the removed value, which
  * readers may still hold until the grace period ends.
  * @return 0; -ENOENT; -EINVAL.
@@ -268,11 +302,12 @@ int nc_flow_expire(struct nc_flow *t, uint64_t now, uint32_t budget, nc_flow_exp
 		   void *arg);
 
 /**
- * Walk the entries: start with *cursor = 0; each call returns the next
- * entry's key and value and advances *cursor.
+ * Walk the flows: start with *cursor = 0; each call returns the next
+ * flow's key and value and advances *cursor (entries first, then object
+ * flows in bucket order).
  * @return 0; -ENOENT at the end; -EINVAL.
  */
-int nc_flow_iterate(struct nc_flow *t, uint32_t *cursor, struct nc_flow_key *key,
+int nc_flow_iterate(struct nc_flow *t, uint64_t *cursor, struct nc_flow_key *key,
 		    void **value) NC_MUST_CHECK;
 
 /* ---- lookups (lock-free, any thread, concurrent with the writer) ---- */
@@ -314,13 +349,17 @@ int nc_flow_get(const struct nc_flow *t, const struct nc_flow_key *key,
  * for the next expiry visit.  The change counts as a use at now (last_seen
  * = now if later; now = 0 never stores): an entry that never idled out was
  * not touched by lookups, and its idle time starts here.
- * @return 0; -ENOENT; -EINVAL.
+ * @return 0; -ENOENT; -EOPNOTSUPP (an object flow); -EINVAL.
  */
 int nc_flow_set_timeout(const struct nc_flow *t, const struct nc_flow_key *key,
 			uint64_t timeout, uint64_t now) NC_MUST_CHECK;
 
-/** Live entries (removed ones awaiting a grace period not counted). */
+/** Live flows, entries and object flows (removed ones awaiting a grace
+ *  period not counted). */
 uint32_t nc_flow_count(const struct nc_flow *t);
+
+/** Live object flows (of nc_flow_count()). */
+uint32_t nc_flow_object_count(const struct nc_flow *t);
 
 /** Capacity given at creation. */
 uint32_t nc_flow_capacity(const struct nc_flow *t);

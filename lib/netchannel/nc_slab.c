@@ -31,6 +31,11 @@ struct nc_slab {
 	_Atomic size_t live;   /* live objects + 1 while the owner has it */
 	_Atomic bool orphan;
 	size_t bytes;
+	/* an arena (nc_slab_create_arena): chunks are carved in order from
+	 * one reserved range, so objects have indexes */
+	char *map;             /* the whole mapping (munmap'd at the end) */
+	size_t map_len;
+	char *arena, *arena_next, *arena_end; /* 2 MiB-aligned part */
 };
 
 struct nc_slab *nc_slab_create(size_t obj_size, void *owner)
@@ -49,6 +54,44 @@ struct nc_slab *nc_slab_create(size_t obj_size, void *owner)
 	return s;
 }
 
+struct nc_slab *nc_slab_create_arena(size_t obj_size, void *owner, uint32_t max_objs)
+{
+	struct nc_slab *s;
+	size_t per_chunk, chunks;
+
+	if (obj_size < 8 || obj_size > NC_SLAB_MAX_OBJ || (obj_size & (obj_size - 1)) != 0 ||
+	    max_objs == 0)
+		return NULL;
+	per_chunk = (CHUNK - CHUNK_HDR) / obj_size;
+	chunks = ((size_t)max_objs + per_chunk - 1) / per_chunk;
+	s = nc_slab_create(obj_size, owner);
+	if (s == NULL)
+		return NULL;
+	/* Address space only: pages are backed as chunks come into use
+	 * (MAP_NORESERVE: no commit charge for the untouched rest). */
+	s->map_len = (chunks + 1) * CHUNK;
+	s->map = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (s->map == MAP_FAILED) {
+		free(s);
+		return NULL;
+	}
+	s->arena = (char *)(((uintptr_t)s->map + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1));
+	s->arena_next = s->arena;
+	s->arena_end = s->arena + chunks * CHUNK;
+	return s;
+}
+
+void *nc_slab_arena_base(const struct nc_slab *s)
+{
+	return s ? s->arena : NULL;
+}
+
+size_t nc_slab_arena_slots(const struct nc_slab *s)
+{
+	return s && s->arena ? (size_t)(s->arena_end - s->arena) / s->obj : 0;
+}
+
 size_t nc_slab_obj_size(const struct nc_slab *s)
 {
 	return s->obj;
@@ -60,13 +103,19 @@ size_t nc_slab_bytes(const struct nc_slab *s)
 }
 
 /* A 2 MiB-aligned chunk: map twice the size and cut the ends off. */
-static struct nc_slab_chunk *chunk_new(struct nc_slab *s)
+static char *chunk_map(struct nc_slab *s)
 {
-	char *m = mmap(NULL, 2 * CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *c;
+	char *m, *c;
 	size_t head;
-	struct nc_slab_chunk *ch;
 
+	if (s->arena != NULL) {
+		if (s->arena_next == s->arena_end)
+			return NULL;
+		c = s->arena_next;
+		s->arena_next += CHUNK;
+		return c;
+	}
+	m = mmap(NULL, 2 * CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	c = (char *)(((uintptr_t)m + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1));
@@ -74,6 +123,16 @@ static struct nc_slab_chunk *chunk_new(struct nc_slab *s)
 	if (head)
 		munmap(m, head);
 	munmap(c + CHUNK, CHUNK - head);
+	return c;
+}
+
+static struct nc_slab_chunk *chunk_new(struct nc_slab *s)
+{
+	char *c = chunk_map(s);
+	struct nc_slab_chunk *ch;
+
+	if (c == NULL)
+		return NULL;
 	(void)madvise(c, CHUNK, MADV_HUGEPAGE); /* best effort: THP may be off */
 	ch = (struct nc_slab_chunk *)c;
 	atomic_init(&ch->owner, s->owner);
@@ -117,9 +176,12 @@ static void slab_destroy(struct nc_slab *s)
 		struct nc_slab_chunk *next = ch->next;
 
 		UNPOISON(ch, CHUNK);
-		munmap(ch, CHUNK);
+		if (s->arena == NULL)
+			munmap(ch, CHUNK);
 		ch = next;
 	}
+	if (s->arena != NULL)
+		munmap(s->map, s->map_len);
 	free(s);
 }
 

@@ -58,6 +58,22 @@ static inline void *nc_slab_owner(const void *obj)
 	return atomic_load_explicit(&ch->owner, memory_order_acquire);
 }
 
+/** A slab whose chunks are carved in order from one range of address
+ *  space reserved here for max_objs objects (obj_size a power of two, 8 ..
+ *  NC_SLAB_MAX_OBJ), so that an object is named by its slot: object i
+ *  of the arena sits at nc_slab_arena_base() + i * obj_size (the slots of
+ *  each chunk's first line are never handed out).  Pages are backed as
+ *  chunks come into use.  Holds at least max_objs objects; NULL on failure.
+ *  The flow table keeps 32-bit slots instead of pointers for these
+ *  objects (nc_flow.h, object flows). */
+struct nc_slab *nc_slab_create_arena(size_t obj_size, void *owner, uint32_t max_objs);
+
+/** An arena's first slot (2 MiB aligned); NULL for other slabs. */
+void *nc_slab_arena_base(const struct nc_slab *s);
+
+/** Slots in an arena (0 for other slabs): objects are below base + this. */
+size_t nc_slab_arena_slots(const struct nc_slab *s);
+
 /** Object size of the slab. */
 size_t nc_slab_obj_size(const struct nc_slab *s);
 

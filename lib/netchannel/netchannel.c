@@ -372,6 +372,16 @@ static void flow_value_free(void *value, void *ctx)
 	nc_unref(flow_nc(value));
 }
 
+/* The flow table's object flows are arena netchannels (keyed flows). */
+#define ARENA_SHIFT 6 /* 64-byte objects */
+
+static void arena_flow_key(const void *obj, unsigned which, struct nc_flow_key *key)
+{
+	const struct netchannel *nc = obj;
+
+	nc->ops->flow_key(nc, which, key);
+}
+
 int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 {
 	static _Atomic unsigned seq;
@@ -419,6 +429,17 @@ int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 	if (rc != 0)
 		goto fail;
 	snprintf(name, sizeof(name), "nc_engine_%u", atomic_fetch_add(&seq, 1));
+	/* Netchannels of 57..64 bytes come from an arena, so that the flow
+	 * table can name them by index (object flows: no QSBR there); if
+	 * the address space cannot be had, an ordinary slab later. */
+	if (cfg->qsbr == NULL) {
+		e->arena = nc_slab_create_arena((size_t)1 << ARENA_SHIFT, e, cfg->max_channels);
+		e->slab[0] = e->arena;
+		e->arena_base = nc_slab_arena_base(e->arena);
+		e->arena_slots = nc_slab_arena_slots(e->arena);
+		if (e->arena_slots > (1u << 30))
+			e->arena_slots = 1u << 30; /* max_channels <= 1 << 28 */
+	}
 	struct nc_flow_config fc = {
 		.name = name,
 		.entries = cfg->flow_entries,
@@ -429,6 +450,12 @@ int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 		/* a hit's netchannel starts loading while the rest of the
 		 * burst is compared (its line is what process() waits for) */
 		.flags = NC_FLOW_F_PREFETCH_VALUES,
+		.objects = {
+			.base = e->arena_base,
+			.count = (uint32_t)e->arena_slots,
+			.shift = ARENA_SHIFT,
+			.key = arena_flow_key,
+		},
 	};
 	rc = nc_flow_create(&fc, &e->flows);
 	if (rc != 0)
@@ -506,6 +533,7 @@ void nc_engine_stats(const struct nc_engine *e, struct nc_engine_stats *st)
 	*st = e->st;
 	st->channels = e->live;
 	st->flows = e->flows ? nc_flow_count(e->flows) : 0;
+	st->keyed_flows = e->flows ? nc_flow_object_count(e->flows) : 0;
 	st->object_bytes = 0;
 	for (unsigned i = 0; i < NC_ENGINE_SLABS; i++)
 		st->object_bytes += nc_slab_bytes(e->slab[i]);
@@ -607,6 +635,33 @@ int nc_engine_add_flow(struct nc_engine *e, const struct nc_flow_key *key, struc
 	nc_ref(nc); /* the table's reference */
 	nc_defer_begin(e);
 	int rc = nc_flow_add(e->flows, key, flow_value(nc), now, idle_timeout);
+	if (rc != 0)
+		nc_unref(nc);
+	nc_defer_end(e);
+	return rc;
+}
+
+int nc_engine_add_keyed_flow(struct nc_engine *e, struct netchannel *nc, unsigned which,
+			     uint64_t now)
+{
+	struct nc_flow_key key;
+	int rc = -EOPNOTSUPP;
+
+	if (e == NULL || nc == NULL || nc_eng(nc) != e || which > 1 || nc->ops->flow_key == NULL)
+		return -EINVAL;
+	if (e->closing)
+		return -ESHUTDOWN;
+	nc_ref(nc); /* the table's reference */
+	nc_defer_begin(e);
+	if (e->arena_base != NULL && (char *)nc >= e->arena_base &&
+	    (char *)nc < e->arena_base + (e->arena_slots << ARENA_SHIFT))
+		rc = nc_flow_add_object(e->flows,
+					(uint32_t)(((char *)nc - e->arena_base) >> ARENA_SHIFT),
+					which);
+	if (rc == -EOPNOTSUPP) {
+		nc->ops->flow_key(nc, which, &key);
+		rc = nc_flow_add(e->flows, &key, flow_value(nc), now, UINT64_MAX);
+	}
 	if (rc != 0)
 		nc_unref(nc);
 	nc_defer_end(e);

@@ -99,6 +99,10 @@ struct nc_engine {
 	struct nc_timers *timers;
 	struct nc_timer_index timer_ix; /* netchannels' timers by id (NCF_TIMER) */
 	struct nc_slab *slab[NC_ENGINE_SLABS]; /* netchannels by object size */
+	struct nc_slab *arena; /* = slab[0] (64-byte objects) when keyed flows
+				* can be object flows (no cfg.qsbr), else NULL */
+	char *arena_base;      /* its object 0 */
+	size_t arena_slots;
 	uintptr_t *chan;      /* by id: netchannel, free-list link or 0 */
 	uint32_t *gen;        /* by id */
 	uint32_t free_head;   /* first free id (NC_NO_ID: none) */

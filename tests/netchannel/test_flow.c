@@ -127,7 +127,7 @@ Test(flow_args, calls)
 	struct nc_flow_key k, *kp[NC_FLOW_BULK_MAX + 1];
 	struct nc_flow_entry_info info;
 	void *v, *vals[NC_FLOW_BULK_MAX + 1];
-	uint32_t cur = 0;
+	uint64_t cur = 0;
 
 	key_n(&k, 1);
 	for (unsigned i = 0; i <= NC_FLOW_BULK_MAX; i++)
@@ -299,7 +299,7 @@ Test(flow, expire_bounded_with_callback)
 	struct nc_flow *t = make_table(1000, NULL, 0);
 	struct nc_flow_key k;
 	unsigned calls = 0, removed = 0, passes = 0;
-	uint32_t cur = 0;
+	uint64_t cur = 0;
 	void *v;
 	int rc;
 
@@ -903,7 +903,7 @@ static void iterate_and_expire_all(struct nc_flow *t, const struct nc_flow_key *
 {
 	static bool seen[4096];
 	struct nc_flow_key k;
-	uint32_t cur = 0;
+	uint64_t cur = 0;
 	unsigned got = 0;
 	void *v;
 
