@@ -60,10 +60,18 @@
  * reader racing with a slot's reuse may miss a key being added or removed,
  * never return a wrong one.
  *
+ * Object flows (nc_flow_objects) have no unit: the slot's index is
+ * SLOT_OBJ | object << 1 | which, the key is made by the caller's callback
+ * and compared like an entry's (obj_match), and removal hands the object
+ * to free_value at once (no QSBR: no reader can be comparing with it).
+ * Expiry walks units only, so it never sees them; iteration walks the
+ * buckets after the units.
+ *
  * Memory at 10 M IPv4 keys: 32 B entry + 10.7 B primary buckets + 2.7 B
  * overflow pool + segment rounding: 46 B/key in ncbench flow, 45.5 B/key
- * (91 B per session of two keys) in ncbench nat (with QSBR, + 0.5 B of batch
- * tokens); the all-64-byte layout before took 99 B/key (198 B/session).
+ * (91 B per session of two keys) in ncbench nat before its keys became
+ * object flows (13.4 B/key, 27 B/session); the all-64-byte layout before
+ * took 99 B/key (198 B/session).
  * Load 7 (1.6 B/key less; before the overflow prefetch) measured 10-25 %
  * lower bulk lookup rates; load 4 (+7 B/key) was no faster than 6.
  */

@@ -29,9 +29,11 @@
  * IPv6 keys and for IPv4 keys whose times do not fit (see Time).  Entry
  * memory is taken in segments of up to 1 MiB as the table fills, so it
  * follows the entries in use.  There are ceil(capacity / 6) buckets.
- * Memory at 10 M IPv4 keys, all in: 46 B/key (ncbench flow), 91 B per NAT
- * session of two keys (ncbench nat), against 99 B/key and 198 B/session for
- * the former all-64-byte layout; IPv6 keys take about 64 + 13 B.
+ * Memory at 10 M IPv4 keys, all in: 46 B/key (ncbench flow), against 99
+ * B/key for the former all-64-byte layout; IPv6 keys take about 64 + 13 B.
+ * Object flows (below: the key kept in the caller's object) take only
+ * their bucket slot, about 13 B/key: ncnat's sessions, 27 B per session of
+ * two keys (was 91 B with entries).
  *
  * Why not rte_hash: it was the first backend (rte_hash in lock-free mode,
  * its data pointing at a slot with value and timestamps); the slot cost a
