@@ -204,3 +204,113 @@ Test(nc_slab, line_sized_objects_are_line_aligned)
 	nc_slab_orphan(s);
 	free(objs);
 }
+
+/* ---- arenas (nc_slab_create_arena) ------------------------------------ */
+
+Test(nc_slab, arena_arguments)
+{
+	struct nc_slab *s;
+
+	cr_assert_null(nc_slab_create_arena(0, NULL, 10));
+	cr_assert_null(nc_slab_create_arena(4, NULL, 10), "below 8 bytes");
+	cr_assert_null(nc_slab_create_arena(24, NULL, 10), "not a power of two");
+	cr_assert_null(nc_slab_create_arena(96, NULL, 10), "not a power of two");
+	cr_assert_null(nc_slab_create_arena(2 * NC_SLAB_MAX_OBJ, NULL, 10));
+	cr_assert_null(nc_slab_create_arena(64, NULL, 0), "no objects");
+	cr_assert_null(nc_slab_arena_base(NULL));
+	cr_assert_eq(nc_slab_arena_slots(NULL), 0);
+	s = nc_slab_create(64, NULL);
+	cr_assert_null(nc_slab_arena_base(s), "an ordinary slab is no arena");
+	cr_assert_eq(nc_slab_arena_slots(s), 0);
+	nc_slab_orphan(s);
+	s = nc_slab_create_arena(64, NULL, 1);
+	cr_assert_not_null(s);
+	cr_assert_eq(nc_slab_obj_size(s), 64);
+	cr_assert_eq(nc_slab_bytes(s), 0, "address space only until the first object");
+	cr_assert_eq((uintptr_t)nc_slab_arena_base(s) % CHUNK, 0);
+	cr_assert_geq(nc_slab_arena_slots(s), 1);
+	nc_slab_orphan(s);
+}
+
+/*
+ * The arena's contract, checked for one object size: objects are handed
+ * out in address order from base (chunks carved in order), every object is
+ * a whole slot (base + i * obj_size, below base + slots * obj_size, never
+ * in a chunk's first line), objects never overlap (each stamped with its
+ * number and checked at the end), at least max_objs fit and then alloc
+ * fails, freed objects come back first, and the memory shows chunk by
+ * chunk.  The model: the slot each object must occupy.
+ */
+static void arena_check(size_t size, uint32_t max_objs)
+{
+	int owner;
+	struct nc_slab *s = nc_slab_create_arena(size, &owner, max_objs);
+	char *base, *prev = NULL;
+	size_t slots, n = 0, cap;
+	void **objs;
+
+	cr_assert_not_null(s, "arena of %zu-byte objects", size);
+	base = nc_slab_arena_base(s);
+	slots = nc_slab_arena_slots(s);
+	cr_assert_not_null(base);
+	cr_assert_eq((uintptr_t)base % CHUNK, 0, "base 2 MiB aligned");
+	cr_assert_geq(slots, max_objs, "size %zu: %zu slots for %u objects", size, slots,
+		      max_objs);
+	cap = slots;
+	objs = malloc(cap * sizeof(*objs));
+	cr_assert_not_null(objs);
+	for (;;) {
+		char *o = nc_slab_alloc(s);
+		size_t off;
+
+		if (o == NULL)
+			break;
+		cr_assert_lt(n, cap, "size %zu: more objects than slots", size);
+		off = (size_t)(o - base);
+		cr_assert(o >= base && off < slots * size, "size %zu: object %zu outside the arena",
+			  size, n);
+		cr_assert_eq(off % size, 0, "size %zu: object %zu at offset %zu is not a slot",
+			     size, n, off);
+		cr_assert_geq(off % CHUNK, 64, "size %zu: object %zu in a chunk's first line",
+			      size, n);
+		cr_assert(prev == NULL || o > prev, "size %zu: object %zu out of order", size, n);
+		cr_assert_eq(nc_slab_owner(o), &owner);
+		cr_assert_eq(nc_slab_bytes(s), (off / CHUNK + 1) * CHUNK, "chunks as they are used");
+		stamp(o, size, n);
+		objs[n++] = o;
+		prev = o;
+	}
+	cr_assert_geq(n, max_objs, "size %zu: %zu objects for max_objs %u", size, n, max_objs);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(stamped(objs[i], size, i), "size %zu: object %zu overwritten", size, i);
+	/* full: a freed object is the next one handed out, stamps elsewhere intact */
+	for (size_t i = 1; i < n; i += 97) {
+		nc_slab_free(objs[i]);
+		cr_assert_eq(nc_slab_alloc(s), objs[i], "size %zu: freed slot reused", size);
+		stamp(objs[i], size, i);
+	}
+	cr_assert_null(nc_slab_alloc(s), "still full");
+	nc_slab_orphan(s);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(stamped(objs[i], size, i));
+		nc_slab_free(objs[i]); /* the last one unmaps the arena */
+	}
+	free(objs);
+}
+
+/* The netchannel size (64 bytes) and the smaller ones. */
+Test(nc_slab, arena_objects_are_slots)
+{
+	arena_check(64, 70000); /* three chunks */
+	arena_check(64, 1);
+	arena_check(8, 300000);
+	arena_check(32, 40000);
+}
+
+/* Objects larger than the chunk's 64-byte first line: the header says any
+ * power of two up to NC_SLAB_MAX_OBJ is named by its slot. */
+Test(nc_slab, arena_large_objects_are_slots)
+{
+	arena_check(128, 20000);
+	arena_check(4096, 1200);
+}
