@@ -140,7 +140,9 @@ static struct nc_slab_chunk *chunk_new(struct nc_slab *s)
 	ch->next = s->chunks;
 	s->chunks = ch;
 	s->bytes += CHUNK;
-	s->bump = c + CHUNK_HDR;
+	/* an arena's objects stay on their slots: past 64 bytes the header
+	 * takes a whole one */
+	s->bump = c + (s->arena != NULL && s->obj > CHUNK_HDR ? s->obj : CHUNK_HDR);
 	s->bump_end = c + CHUNK;
 	POISON(s->bump, (size_t)(s->bump_end - s->bump));
 	return ch;

@@ -62,7 +62,8 @@ static inline void *nc_slab_owner(const void *obj)
  *  space reserved here for max_objs objects (obj_size a power of two, 8 ..
  *  NC_SLAB_MAX_OBJ), so that an object is named by its slot: object i
  *  of the arena sits at nc_slab_arena_base() + i * obj_size (the slots of
- *  each chunk's first line are never handed out).  Pages are backed as
+ *  each chunk's first line, or its first slot if larger, are never handed
+ *  out).  Pages are backed as
  *  chunks come into use.  Holds at least max_objs objects; NULL on failure.
  *  The flow table keeps 32-bit slots instead of pointers for these
  *  objects (nc_flow.h, object flows). */

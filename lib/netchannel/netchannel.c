@@ -29,6 +29,7 @@ _Static_assert(offsetof(struct netchannel, ops) == 16, "cold fields first");
 _Static_assert(offsetof(struct netchannel, priv) == 32, "ops, rx_pkts, then priv");
 _Static_assert(alignof(struct netchannel) == 8, "slab objects and NC_MHDR keep 8");
 #define DEFAULT_RING 1024u
+#define ARENA_SHIFT 6 /* the arena's objects: 64 bytes (keyed flows) */
 #define DEFAULT_EXPIRE_BUDGET 1024u
 
 /* ---- netchannel objects ------------------------------------------------ */
@@ -38,11 +39,20 @@ _Static_assert(alignof(struct netchannel) == 8, "slab objects and NC_MHDR keep 8
  * nc_eng()), else malloc with the engine in the NC_MHDR bytes before the
  * object.  Detached objects (the engine freed) go back to their orphaned
  * slab from any thread. */
-static struct netchannel *nc_mem_alloc(struct nc_engine *e, size_t size)
+static struct netchannel *nc_mem_alloc(struct nc_engine *e, size_t size, bool keyed)
 {
 	struct netchannel *nc;
 	unsigned i;
 
+	/* keyed netchannels up to 64 bytes: the arena (object flows) */
+	if (keyed && e->arena != NULL && size <= ((size_t)1 << ARENA_SHIFT)) {
+		nc = nc_slab_alloc(e->arena);
+		if (nc != NULL) {
+			memset(nc, 0, size);
+			nc->flags = NCF_SLAB;
+		}
+		return nc;
+	}
 	for (i = 0; i < NC_ENGINE_SLABS && size <= NC_SLAB_MAX_OBJ; i++) {
 		if (e->slab[i] == NULL) {
 			e->slab[i] = nc_slab_create(size, e);
@@ -237,7 +247,7 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 	/* malloc's alignment gives priv its 8 bytes: 64-byte alignment would
 	 * cost up to 56 bytes per object (millions of NAT sessions) and save
 	 * a line only for private states of less than 8 bytes */
-	nc = nc_mem_alloc(e, sizeof(*nc) + priv);
+	nc = nc_mem_alloc(e, sizeof(*nc) + priv, ops->flow_key != NULL);
 	if (nc == NULL)
 		return -ENOMEM;
 	atomic_init(&nc->refcnt, 1);
@@ -373,7 +383,6 @@ static void flow_value_free(void *value, void *ctx)
 }
 
 /* The flow table's object flows are arena netchannels (keyed flows). */
-#define ARENA_SHIFT 6 /* 64-byte objects */
 
 static void arena_flow_key(const void *obj, unsigned which, struct nc_flow_key *key)
 {

@@ -396,8 +396,9 @@ int nc_engine_add_flow(struct nc_engine *e, const struct nc_flow_key *key, struc
  * Insert nc's own key number which (ops->flow_key(nc, which)) -> nc in the
  * flow table, never idle; takes a reference on nc for the table, like
  * nc_engine_add_flow() with that key.  The difference is memory and speed:
- * a netchannel of at most 64 bytes (header and priv) lives in the engine's
- * arena, and its key is then kept only in it — the table's slot names the
+ * a netchannel whose ops have flow_key and whose header and priv take at
+ * most 64 bytes (priv_size <= 32) is allocated from the engine's arena,
+ * and its key is then kept only in it — the table's slot names the
  * netchannel, and a lookup compares with ops->flow_key() on the line the
  * packet's process() reads anyway (no 32-byte entry, one cache miss less
  * per packet).  Other netchannels, and engines with cfg.qsbr, get an

@@ -343,6 +343,53 @@ Test(nc_engine, keyed_flows_of_big_netchannels_are_entries)
 	keyed_run(mk_keyed_engine(NULL), &keyed_big_ops, false);
 }
 
+/* A keyed netchannel smaller than 64 bytes (16 bytes of priv, IPv4 keys)
+ * also comes from the arena: its keys are object flows too. */
+struct kpriv_small {
+	uint32_t a, b;
+	uint16_t pa, pb;
+	uint8_t proto;
+};
+
+static void small_flow_key(const struct netchannel *nc, unsigned which, struct nc_flow_key *key)
+{
+	const struct kpriv_small *p = nc_priv((struct netchannel *)nc);
+	union cls_addr s = {.v4 = p->a}, d = {.v4 = p->b};
+
+	nc_flow_key_set(key, 0, CLS_IPV4, p->proto, which ? &d : &s, which ? &s : &d,
+			which ? p->pb : p->pa, which ? p->pa : p->pb);
+}
+
+static const struct nc_ops keyed_small_ops = {
+	.name = "keyed-small",
+	.priv_size = sizeof(struct kpriv_small),
+	.process = t_process,
+	.flow_key = small_flow_key,
+};
+
+Test(nc_engine, keyed_flows_of_small_netchannels_are_object_flows)
+{
+	struct nc_engine *e = mk_keyed_engine(NULL);
+	struct nc_engine_stats st;
+	struct netchannel *nc;
+	struct nc_flow_key k;
+	void *v = NULL;
+
+	cr_assert_eq(nc_create(e, &keyed_small_ops, NULL, &nc), 0);
+	*(struct kpriv_small *)nc_priv(nc) =
+		(struct kpriv_small){.a = 0x0a000001, .b = 0x0a000002, .pa = 1, .pb = 2, .proto = 17};
+	cr_assert_eq(nc_engine_add_keyed_flow(e, nc, 0, 1), 0);
+	cr_assert_eq(nc_engine_add_keyed_flow(e, nc, 1, 1), 0);
+	nc_engine_stats(e, &st);
+	cr_assert_eq(st.flows, 2);
+	cr_assert_eq(st.keyed_flows, 2, "a 48-byte keyed netchannel is an arena object");
+	small_flow_key(nc, 1, &k);
+	cr_assert_eq(nc_flow_lookup(nc_engine_flows(e), &k, 2, &v), 0);
+	cr_assert_eq(nc_engine_flow_nc(v), nc);
+	nc_unref(nc);
+	nc_engine_free(e);
+}
+
 /* An engine with cfg.qsbr: no object flows, entries, references dropped
  * after the grace period (no reader registered: at once or at a later
  * writer call; the end counts are checked after the engine is freed). */
