@@ -364,6 +364,37 @@ void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m
 	(void)rc; /* both were added by sess_attach; the last one frees nc */
 }
 
+/* Expiry is about to look at s and probably remove it (nat_session_gone,
+ * then, with its last session, the mapping's port): start loading its
+ * netchannel (stage 0), its two flow keys' buckets and the port's bitmap
+ * words (1; the keys come from s and m, in cache by then), the
+ * subscriber's record (2).  A hairpin pair's second key is the partner's
+ * inside key: the outside key's prefetch is wasted then (rare). */
+void nat_session_gone_prefetch(void *ctx, const struct nat_sess *s, const struct nat_mapping *m,
+			  unsigned stage)
+{
+	struct nat_pipeline *p = ctx;
+	struct nat_ports *a = NULL;
+	struct nc_flow_key k;
+
+	if (stage == 0) {
+		if (s->user != 0)
+			__builtin_prefetch(nc_engine_get(p->eng, s->user - 1), 1);
+		return;
+	}
+	if (m->n_sessions == 1 && !(m->flags & NAT_MAP_STATIC))
+		a = (m->flags & NAT_MAP_MASQ) ? p->masq : p->pool;
+	if (a)
+		nat_ports_prefetch_release(a, m->proto, m->in_addr, m->out_addr, m->out_port,
+					   stage - 1);
+	if (stage != 1 || s->user == 0)
+		return;
+	key_in(&k, m, s);
+	nc_flow_prefetch(nc_engine_flows(p->eng), &k);
+	key_out(&k, m, s);
+	nc_flow_prefetch(nc_engine_flows(p->eng), &k);
+}
+
 /*
  * Session of m with a remote endpoint for a packet entering from outside
  * (or hairpinned); creates it when the filtering allows.  *created tells.

@@ -319,6 +319,7 @@ int nat_pipeline_create_shard(const struct nat_config *cfg, FILE *log, unsigned 
 	sc.mapping_freed = on_mapping_freed;
 	sc.session_freed = nat_session_gone;
 	sc.session_last = nat_session_last;
+	sc.session_prefetch = nat_session_gone_prefetch;
 	sc.ctx = p;
 	rc = nat_session_create(&sc, &p->st);
 	if (rc)

@@ -267,6 +267,11 @@ void nat_session_retime_all(struct nat_pipeline *p);
  *  recorded in the session's netchannel (or s->last). */
 uint64_t nat_session_last(void *ctx, const struct nat_sess *s);
 
+/** The session table's session_prefetch (nat_session.h): before expiry
+ *  removes s, start loading its netchannel, flow keys and port. */
+void nat_session_gone_prefetch(void *ctx, const struct nat_sess *s, const struct nat_mapping *m,
+			  unsigned stage);
+
 /** The session netchannel type. */
 extern const struct nc_ops nat_session_ops;
 

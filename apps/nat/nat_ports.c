@@ -713,6 +713,30 @@ int nat_ports_release(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint
 	return 0;
 }
 
+void nat_ports_prefetch_release(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
+				uint32_t out_addr, uint16_t out_port, unsigned stage)
+{
+	int pi = nat_proto_idx(proto);
+	const struct space *s;
+	uint32_t ai, si;
+
+	if (!p || pi < 0)
+		return;
+	if (stage == 0) {
+		__builtin_prefetch(&p->heads[hash32(in_addr) & p->mask]);
+		ai = addr_index(p, out_addr); /* (a few entries: cached) */
+		s = ai == NO_IDX ? NULL : p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
+		if (s) {
+			__builtin_prefetch(&s->used[out_port / 64], 1);
+			__builtin_prefetch(&s->held[out_port / 64], 1);
+		}
+		return;
+	}
+	si = p->heads[hash32(in_addr) & p->mask];
+	if (si != NO_IDX)
+		__builtin_prefetch(&p->subs[si], 1);
+}
+
 int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uint16_t out_port)
 {
 	int pi = nat_proto_idx(proto);

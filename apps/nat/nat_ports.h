@@ -152,6 +152,16 @@ bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_add
 		       uint16_t in_port, uint32_t *out_addr, uint16_t *out_port);
 
 /**
+ * Hint: nat_ports_release(p, proto, in_addr, out_addr, out_port, ...) may
+ * come soon.  A caller with a batch of releases calls this for each with
+ * stage 0, then 1 (a pass over the batch per stage): 0 starts loading the
+ * port's bitmap words and the subscriber's hash head, 1 its record.  No
+ * effect on the allocator.
+ */
+void nat_ports_prefetch_release(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
+				uint32_t out_addr, uint16_t out_port, unsigned stage);
+
+/**
  * Free a port allocated for in_addr; it is held for hold_down seconds.
  * The caller (the session table) guarantees that in_addr is the port's
  * holder; the allocator checks what it can: the port is in use on in_addr's

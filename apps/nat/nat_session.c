@@ -92,6 +92,12 @@ static inline uint64_t hash_sess(const struct nat_session_table *t, uint32_t map
 				  (uint64_t)port * 0x9e3779b97f4a7c15ull));
 }
 
+static inline uint64_t hash_sess_of(const struct nat_session_table *t,
+				    const struct nat_mapping *m, uint32_t addr, uint16_t port)
+{
+	return hash_sess(t, (uint32_t)(m - t->maps), addr, port);
+}
+
 /* ---- keys ---- */
 
 struct ep_key {
@@ -499,22 +505,99 @@ static bool catch_up(const struct nat_session_table *t, struct nat_sess *s)
 	return true;
 }
 
+/* Does s look idle at now by its own record?  (The caller's record may
+ * still say otherwise: catch_up.) */
+static inline bool looks_idle(const struct nat_session_table *t, const struct nat_sess *s,
+			      uint64_t now)
+{
+	return s->live && now >= last_of(t, s) && now - last_of(t, s) >= s->timeout;
+}
+
+/*
+ * Expiry works in batches of the sessions that look idle in up to
+ * EXPIRE_BATCH slots: at millions of sessions, each removal misses on its
+ * mapping, three index buckets (session, inside, outside) and the caller's
+ * state (its netchannel, flow keys, port bitmaps), one after another.  A
+ * batch first starts all of those loads, in stages that each read what the
+ * one before loaded, and then removes its sessions in slot order, each
+ * checked again exactly as without the batch (the records are the same;
+ * removing one session changes no other's idleness), so what is removed
+ * and in which order does not change.
+ */
+#define EXPIRE_BATCH 32
+
+static void expire_prefetch(const struct nat_session_table *t, const uint32_t *cand, unsigned n)
+{
+	void (*pf)(void *, const struct nat_sess *, const struct nat_mapping *, unsigned) =
+		t->cfg.session_prefetch;
+
+	for (unsigned k = 0; k < n; k++) {
+		const struct nat_sess *s = &t->sess[cand[k]];
+
+		__builtin_prefetch(&t->maps[s->map], 1);
+		if (pf)
+			pf(t->cfg.ctx, s, NULL, 0);
+	}
+	for (unsigned stage = 1; stage < 3; stage++) {
+		for (unsigned k = 0; k < n; k++) {
+			const struct nat_sess *s = &t->sess[cand[k]];
+			const struct nat_mapping *m = &t->maps[s->map];
+			/* the mapping goes with its last session */
+			bool map_too = m->n_sessions == 1 && !(m->flags & NAT_MAP_STATIC);
+			uint64_t hs = hash_sess_of(t, m, s->rem_addr, s->rem_port), hi = 0, ho = 0;
+
+			if (map_too) {
+				hi = hash_ep(t, m->proto, m->in_addr, m->in_port);
+				ho = hash_ep(t, m->proto, m->out_addr, m->out_port);
+			}
+			if (stage == 1) {
+				ht_prefetch(&t->h_sess, hs);
+				if (map_too) {
+					ht_prefetch(&t->h_in, hi);
+					ht_prefetch(&t->h_out, ho);
+				}
+			} else {
+				ht_prefetch_remove(&t->h_sess, hs, cand[k]);
+				if (map_too) {
+					ht_prefetch_remove(&t->h_in, hi, s->map);
+					ht_prefetch_remove(&t->h_out, ho, s->map);
+				}
+			}
+			if (pf)
+				pf(t->cfg.ctx, s, m, stage);
+		}
+	}
+}
+
 int nat_session_expire(struct nat_session_table *t, uint64_t now, uint32_t budget)
 {
+	uint32_t cand[EXPIRE_BATCH];
 	int removed = 0;
 
 	if (!t || budget == 0)
 		return -EINVAL;
-	while (budget--) {
-		struct nat_sess *s = &t->sess[t->cursor];
+	while (budget) {
+		unsigned n = 0;
 
-		t->cursor = t->cursor + 1 < t->cfg.max_sessions ? t->cursor + 1 : 0;
-		if (!s->live || now < last_of(t, s) || now - last_of(t, s) < s->timeout)
-			continue;
-		if (catch_up(t, s) && (now < last_of(t, s) || now - last_of(t, s) < s->timeout))
-			continue; /* the caller saw it in use since */
-		if (nat_sess_delete(t, s, now) == 0)
-			removed++;
+		for (; budget && n < EXPIRE_BATCH; budget--) {
+			uint32_t i = t->cursor;
+
+			t->cursor = t->cursor + 1 < t->cfg.max_sessions ? t->cursor + 1 : 0;
+			if (looks_idle(t, &t->sess[i], now))
+				cand[n++] = i;
+		}
+		if (n > 1)
+			expire_prefetch(t, cand, n);
+		for (unsigned k = 0; k < n; k++) {
+			struct nat_sess *s = &t->sess[cand[k]];
+
+			if (!looks_idle(t, s, now))
+				continue;
+			if (catch_up(t, s) && (now < last_of(t, s) || now - last_of(t, s) < s->timeout))
+				continue; /* the caller saw it in use since */
+			if (nat_sess_delete(t, s, now) == 0)
+				removed++;
+		}
 	}
 	return removed;
 }

@@ -122,6 +122,14 @@ struct nat_session_config {
 	 *  when s looks idle by s->last (expiry) and before a walk shows s,
 	 *  then keeps the later of the two.  Must not call into the table. */
 	uint64_t (*session_last)(void *ctx, const struct nat_sess *s);
+	/** A hint, may be NULL: nat_session_expire is about to look at s (of
+	 *  mapping m), which looks idle, and probably remove it; start loading
+	 *  what session_last, session_freed and mapping_freed will read for it.
+	 *  Called for each session of a batch with stage 0, then 1, then 2 (a
+	 *  pass over the batch per stage: a stage may read what the one before
+	 *  loaded).  Must not change anything nor call into the table. */
+	void (*session_prefetch)(void *ctx, const struct nat_sess *s, const struct nat_mapping *m,
+				 unsigned stage);
 	void *ctx;
 	/** Tests: applied to every 64-bit key hash (NULL: none), e.g. to force
 	 *  collisions; lookups stay exact, only slower. */

@@ -226,6 +226,20 @@ static inline void ht_prefetch(const struct ht *h, uint64_t hv)
 	__builtin_prefetch(&h->b[ht_prim(h, hv)], 1);
 }
 
+/* Before ht_remove(h, hv, idx), a pass after ht_prefetch(h, hv): start
+ * loading the alternate bucket if the entry is not in its primary. */
+static inline void ht_prefetch_remove(const struct ht *h, uint64_t hv, uint32_t idx)
+{
+	uint16_t sig = ht_sig(hv);
+	uint32_t p = ht_prim(h, hv), m;
+	const struct ht_bucket *b = &h->b[p];
+
+	for (m = bkt_match(b, sig); m; m &= m - 1)
+		if (b->idx[__builtin_ctz(m)] == idx)
+			return;
+	__builtin_prefetch(&h->b[ht_other(h, p, sig, false)], 1);
+}
+
 static inline void ht_put(struct ht *h, uint32_t b, unsigned k, uint16_t sig, uint32_t idx)
 {
 	h->b[b].sig[k] = sig;

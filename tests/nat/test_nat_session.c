@@ -4,7 +4,9 @@
  * filtering modes, expiry (and the mapping-freed callback), then random
  * operations against a simple list model; a differential test against a
  * reference model with the table run full and collisions forced (one
- * primary bucket, one signature, few of both, one hash for every key);
+ * primary bucket, one signature, few of both, one hash for every key;
+ * expiry removes exactly the idle sessions of its budget's slots, in slot
+ * order, whatever its batches, and its prefetch hints see live sessions);
  * walks resumed while the table changes; full tables of 1..40 entries; a
  * 200,000-entry table at full load with churn.  NC_SEED replays.
  */
@@ -346,6 +348,12 @@ struct rm {
 	int32_t want_sess; /* a delete: this session (or -1: any of want_map's) */
 	int32_t want_map;
 	uint32_t n_sess_freed, n_map_freed;
+	/* expiry visits the slots from a cursor: the model's copy of it, and
+	 * the slots the current expiry removed, in order */
+	uint32_t cursor;
+	uint32_t *gone;
+	uint32_t n_gone;
+	uint32_t n_prefetch[3]; /* session_prefetch calls by stage */
 };
 
 static int rm_mode;
@@ -440,8 +448,27 @@ static void rm_sess_freed(void *ctx, struct nat_sess *s, const struct nat_mappin
 		cr_assert_eq((int32_t)i, M->want_sess, "delete removed another session");
 	else
 		cr_assert_eq((int32_t)M->sess[i].map, M->want_map, "mapping delete: foreign session");
+	if (M->expiring)
+		M->gone[M->n_gone++] = nat_sess_index(M->t, s);
 	rm_drop_sess(M, i);
 	M->n_sess_freed++;
+}
+
+/* A hint only: during expiry, for a live session, with its mapping from
+ * stage 1 on; it must change nothing (the rest of the test checks that). */
+static void rm_sess_prefetch(void *ctx, const struct nat_sess *s, const struct nat_mapping *m,
+			     unsigned stage)
+{
+	struct rm *M = ctx;
+	uint32_t i = s->user - 1;
+
+	cr_assert(M->expiring, "session_prefetch outside expiry");
+	cr_assert_lt(stage, 3);
+	cr_assert_lt(i, M->cap_s, "session_prefetch: a session the model does not know");
+	cr_assert(M->sess[i].live && M->sess[i].ptr == s, "session_prefetch: not a live session");
+	if (stage > 0)
+		cr_assert_eq(M->maps[M->sess[i].map].ptr, m, "session_prefetch: wrong mapping");
+	M->n_prefetch[stage]++;
 }
 
 static void rm_map_freed(void *ctx, const struct nat_mapping *m, uint64_t now)
@@ -466,7 +493,8 @@ static void rm_init(struct rm *M, uint32_t cap_m, uint32_t cap_s, enum nat_filte
 	struct nat_session_config c = {
 		.max_mappings = cap_m, .max_sessions = cap_s, .filtering = f, .timeout_udp = 30,
 		.timeout_tcp_est = 200, .timeout_tcp_trans = 20, .timeout_icmp = 10,
-		.mapping_freed = rm_map_freed, .session_freed = rm_sess_freed, .ctx = M,
+		.mapping_freed = rm_map_freed, .session_freed = rm_sess_freed,
+		.session_prefetch = rm_sess_prefetch, .ctx = M,
 		.hash_filter = filter ? rm_filter : NULL,
 	};
 
@@ -477,7 +505,8 @@ static void rm_init(struct rm *M, uint32_t cap_m, uint32_t cap_s, enum nat_filte
 	M->maps = calloc(cap_m, sizeof(*M->maps));
 	M->sess = calloc(cap_s, sizeof(*M->sess));
 	M->by_sess = malloc((size_t)cap_m * RM_REM * sizeof(*M->by_sess));
-	cr_assert(M->maps && M->sess && M->by_sess);
+	M->gone = malloc(cap_s * sizeof(*M->gone));
+	cr_assert(M->maps && M->sess && M->by_sess && M->gone);
 	memset(M->by_in, 0xff, sizeof(M->by_in));
 	memset(M->by_out, 0xff, sizeof(M->by_out));
 	memset(M->by_sess, 0xff, (size_t)cap_m * RM_REM * sizeof(*M->by_sess));
@@ -497,6 +526,7 @@ static void rm_fini(struct rm *M)
 	free(M->maps);
 	free(M->sess);
 	free(M->by_sess);
+	free(M->gone);
 }
 
 static int32_t rm_free_slot(const bool *live, size_t stride, uint32_t n)
@@ -714,11 +744,36 @@ static void rm_step(struct rm *M, uint64_t *seed)
 		uint32_t sf = M->n_sess_freed;
 		int n;
 
+		uint32_t want = 0;
+
+		/* exactly the idle sessions of the budget's slots from the
+		 * cursor go, in slot order, however expiry batches them */
+		for (uint32_t k = 0; k < budget; k++) {
+			uint32_t slot = (M->cursor + k) % M->cap_s;
+			const struct nat_sess *q = nat_sess_at(M->t, slot);
+
+			if (q->live && rm_idle(M, &M->sess[q->user - 1]))
+				want++;
+		}
+		M->n_gone = 0;
 		M->expiring = true;
 		n = nat_session_expire(M->t, M->now, budget);
 		M->expiring = false;
 		cr_assert_eq((uint32_t)n, M->n_sess_freed - sf);
 		cr_assert_leq((uint32_t)n, budget);
+		cr_assert_eq((uint32_t)n, want, "expiry removed %d of the %u idle sessions", n, want);
+		for (uint32_t k = 0; k < M->n_gone; k++) {
+			uint32_t pos = (M->gone[k] + M->cap_s - M->cursor) % M->cap_s;
+
+			cr_assert_lt(pos, budget, "expiry went past its budget");
+			if (k > 0)
+				cr_assert_gt(pos, (M->gone[k - 1] + M->cap_s - M->cursor) % M->cap_s,
+					     "expiry out of slot order");
+		}
+		/* a batch announces each session it looked at in every stage */
+		cr_assert_eq(M->n_prefetch[0], M->n_prefetch[1]);
+		cr_assert_eq(M->n_prefetch[1], M->n_prefetch[2]);
+		M->cursor = (uint32_t)((M->cursor + (uint64_t)budget) % M->cap_s);
 		if (budget == M->cap_s) /* a full pass: nothing idle is left */
 			for (uint32_t i = 0; i < M->cap_s; i++)
 				cr_assert(!M->sess[i].live || !rm_idle(M, &M->sess[i]),
@@ -801,6 +856,7 @@ static uint64_t rm_run_from(const char *what, int mode, uint32_t cap_m, uint32_t
 		"sessions up to %u), overflow entries up to %u\n", what, ops, M->n_maps, M->n_sess,
 		cap_m, cap_s, max_sess, max_over);
 	cr_assert_eq(max_sess, cap_s, "the session table never ran full");
+	cr_assert_gt(M->n_prefetch[0], 0, "expiry never batched");
 	if (mode == 2)
 		cr_assert_gt(max_over, 0, "the overflow lists were never used");
 	/* empty it: every record goes, the indexes end empty */
