@@ -238,15 +238,22 @@ void nat_arp_learn(struct nat_pipeline *p, const uint8_t *pkt, uint32_t len,
  *  netchannel and keys), translation.  Returns the verdict. */
 enum nat_verdict nat_slow_path(struct nat_pipeline *p, struct nc_pkt *pkt, int action);
 
-/** Before a burst goes down the slow path one packet at a time: start the
- *  cache misses nat_slow_path(p, pkt, action) will meet (its mapping
- *  lookup and, for a new mapping, its port allocation), so that a burst of
- *  new flows waits for them together.  Call it for every packet of the
- *  burst with stage 0, 1, ... (NAT_SLOW_PREFETCH_STAGES passes): a stage
- *  reads what the ones before loaded. */
-#define NAT_SLOW_PREFETCH_STAGES 4
+/** Before a packet goes down the slow path: start the cache misses
+ *  nat_slow_path(p, pkt, action) will meet (the mapping lookup, the session
+ *  lookup or insert and, for a new mapping, its port allocation and outside
+ *  index), so that a burst of new flows waits for them together.  Stages
+ *  0 .. NAT_SLOW_PREFETCH_STAGES - 1 in order, each some time after the one
+ *  before (it reads what that one loaded); h carries a packet's guesses
+ *  from stage to stage (h->ok false before stage 0). */
+struct nat_slow_hint {
+	uint32_t oa;  /* the port nat_ports_predict guessed (stage 3) */
+	uint16_t op;
+	bool ok;
+};
+
+#define NAT_SLOW_PREFETCH_STAGES 5
 void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, int action,
-			    unsigned stage);
+			    unsigned stage, struct nat_slow_hint *h);
 
 /** The fast path: a packet found in the flow table by one of sn's keys;
  *  p is the pipeline whose engine found it. */

@@ -502,17 +502,33 @@ void nat_ports_prefetch(const struct nat_ports *p, uint8_t proto, uint32_t in_ad
 		return;
 	__builtin_prefetch(&s->used[start / 64], 1);
 	__builtin_prefetch(&s->held[start / 64]);
+	if ((start / 64) % 8 == 7 && start / 64 + 1 < 1024) {
+		/* the search (and nat_ports_predict) may go on to the next
+		 * word, in the next line */
+		__builtin_prefetch(&s->used[start / 64 + 1], 1);
+		__builtin_prefetch(&s->held[start / 64 + 1]);
+	}
 }
 
+/* How far nat_ports_predict follows the search: the bitmap words it reads
+ * (the start's and the next, which stage 2 of nat_ports_prefetch loaded). */
+#define PREDICT_WORDS 2
+
 bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint32_t *out_addr, uint16_t *out_port)
+		       uint16_t in_port, uint64_t now, uint32_t *out_addr, uint16_t *out_port)
 {
 	int pi = nat_proto_idx(proto);
 	const struct space *s;
 	const struct sub *sb;
-	uint32_t si;
+	uint32_t si, start, end;
+	int32_t port;
+	uint64_t pm;
 
 	if (!p || pi < 0 || !out_addr || !out_port || in_port < 1024)
+		return false;
+	/* nat_ports_alloc ends the hold-down of what is due first: then a
+	 * held port it would take may be free (rare: give up) */
+	if (p->fifo_n && p->fifo[p->fifo_head].until <= now)
 		return false;
 	si = sub_find(p, in_addr);
 	if (si == NO_IDX)
@@ -521,21 +537,43 @@ bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_add
 	if (sb->addr_idx == NO_IDX || sb->used[pi] >= p->cfg.quota)
 		return false;
 	s = p->sp[sb->addr_idx * NAT_PI_COUNT + (uint32_t)pi];
-	if (!s || !port_free(s, in_port))
+	if (!s)
 		return false;
 	if (block_mode(p)) { /* the inside port in one of its blocks */
 		uint32_t b;
 
-		if (in_port < p->cfg.port_lo || in_port > p->cfg.port_hi)
+		if (in_port < p->cfg.port_lo || in_port > p->cfg.port_hi || !port_free(s, in_port))
 			return false;
 		b = (in_port - p->cfg.port_lo) / p->cfg.block;
 		if (b >= p->n_blocks || s->blk_owner[b] != si + 1)
 			return false;
-	} else if (in_port < p->own_lo || in_port > p->own_hi) {
-		return false; /* (the search would start from the hash's point) */
+		*out_addr = p->addrs[sb->addr_idx];
+		*out_port = in_port;
+		return true;
 	}
+	/*
+	 * One port at a time: nat_ports_alloc's search, from the same start
+	 * (the inside port in the slice, else the hash's point), as far as
+	 * PREDICT_WORDS words without wrapping.  Going past a busy or held
+	 * inside port matters: after a wave of expiries most inside ports are
+	 * in hold-down, and the port taken is a few bits further on.
+	 */
+	if (p->own_n == 0 || (pi == NAT_PI_ICMP && (in_port < p->cfg.port_lo ||
+						    in_port > p->cfg.port_hi)))
+		return false; /* (alloc's own cases) */
+	start = in_port >= p->own_lo && in_port <= p->own_hi
+			? in_port
+			: p->own_lo + hash32(in_addr ^ ((uint32_t)in_port << 16) ^ (uint32_t)pi) %
+					      p->own_n;
+	end = (start & ~63u) + 64 * PREDICT_WORDS - 1;
+	if (end > p->own_hi)
+		end = p->own_hi;
+	pm = pi == NAT_PI_ICMP ? ~0ull : (in_port & 1) ? 0xaaaaaaaaaaaaaaaaull : 0x5555555555555555ull;
+	port = scan_range(s, start, end, pm);
+	if (port < 0)
+		return false;
 	*out_addr = p->addrs[sb->addr_idx];
-	*out_port = in_port;
+	*out_port = (uint16_t)port;
 	return true;
 }
 

@@ -140,16 +140,20 @@ void nat_ports_prefetch(const struct nat_ports *p, uint8_t proto, uint32_t in_ad
 			uint16_t in_port, unsigned stage);
 
 /**
- * The port nat_ports_alloc(p, proto, in_addr, in_port, ...) would most
- * likely give, if it can tell cheaply: the inside port itself (preserved)
- * on the subscriber's address, when it is free and where the search
- * starts.  A hint for prefetching (after nat_ports_prefetch's stages, its
- * reads are cache hits): a later alloc may still differ.
- * @return true with *out_addr, *out_port; false (new subscriber, quota,
- *   the port busy or held, a low port, ...).
+ * The port nat_ports_alloc(p, proto, in_addr, in_port, now, ...) would
+ * give, if it can tell cheaply: on the subscriber's address, the first free
+ * port of the inside port's parity from where the search starts (the
+ * inside port itself when free), within two bitmap words; with blocks, only
+ * the inside port in one of the subscriber's blocks.  A hint for
+ * prefetching (after nat_ports_prefetch's stages, its reads are cache
+ * hits): exact for the very next alloc of these arguments at this now (the
+ * model test checks it), but other allocs or releases in between may
+ * change the answer.
+ * @return true with *out_addr, *out_port; false (new subscriber, quota, no
+ *   free port that close, a low port, a hold-down due at now, ...).
  */
 bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint32_t *out_addr, uint16_t *out_port);
+		       uint16_t in_port, uint64_t now, uint32_t *out_addr, uint16_t *out_port);
 
 /**
  * Hint: nat_ports_release(p, proto, in_addr, out_addr, out_port, ...) may

@@ -84,18 +84,27 @@ static inline uint64_t hash_ep(const struct nat_session_table *t, uint8_t proto,
 	return filtered(t, fmix64((uint64_t)proto << 48 | (uint64_t)addr << 16 | port));
 }
 
-/* Hash of a session key: mapping index and remote endpoint. */
-static inline uint64_t hash_sess(const struct nat_session_table *t, uint32_t map, uint32_t addr,
-				 uint16_t port)
+/*
+ * Hash of a session key (mapping, remote endpoint).  The mapping enters by
+ * its inside endpoint, not its record index: a new flow's packet names the
+ * inside endpoint, while the index of the mapping it will get is not known
+ * before nat_mapping_add, so only this way can the slow path prefetch a new
+ * session's index bucket a burst ahead (nat_sess_prefetch).  A mapping's
+ * inside endpoint is fixed for its life, so the hash of a key never
+ * changes; the key compared stays the index (eq_sess).
+ */
+static inline uint64_t hash_sess(const struct nat_session_table *t, uint8_t proto,
+				 uint32_t in_addr, uint16_t in_port, uint32_t addr, uint16_t port)
 {
-	return filtered(t, fmix64(((uint64_t)map << 32 | addr) +
-				  (uint64_t)port * 0x9e3779b97f4a7c15ull));
+	uint64_t a = fmix64((uint64_t)proto << 48 | (uint64_t)in_addr << 16 | in_port);
+
+	return filtered(t, fmix64(a ^ ((uint64_t)addr << 16 | port)));
 }
 
 static inline uint64_t hash_sess_of(const struct nat_session_table *t,
 				    const struct nat_mapping *m, uint32_t addr, uint16_t port)
 {
-	return hash_sess(t, (uint32_t)(m - t->maps), addr, port);
+	return hash_sess(t, m->proto, m->in_addr, m->in_port, addr, port);
 }
 
 /* ---- keys ---- */
@@ -299,7 +308,7 @@ static struct nat_mapping *sess_remove(struct nat_session_table *t, struct nat_s
 
 	if (t->cfg.session_freed)
 		t->cfg.session_freed(t->cfg.ctx, s, m);
-	ht_remove(&t->h_sess, hash_sess(t, s->map, s->rem_addr, s->rem_port), i);
+	ht_remove(&t->h_sess, hash_sess_of(t, m, s->rem_addr, s->rem_port), i);
 	if (s->mprev == NIL)
 		m->sess_head = s->mnext;
 	else
@@ -343,7 +352,7 @@ struct nat_sess *nat_sess_find(const struct nat_session_table *t, const struct n
 	if (!t || !m || m->n_sessions == 0)
 		return NULL;
 	mi = (uint32_t)(m - t->maps);
-	i = find_sess(t, hash_sess(t, mi, rem_addr, rem_port), mi, rem_addr, rem_port);
+	i = find_sess(t, hash_sess_of(t, m, rem_addr, rem_port), mi, rem_addr, rem_port);
 	return i == NIL ? NULL : &t->sess[i];
 }
 
@@ -368,7 +377,7 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	if (!t || !m || !out || m < t->maps || m >= t->maps + t->cfg.max_mappings || !m->live)
 		return -EINVAL;
 	mi = (uint32_t)(m - t->maps);
-	hv = hash_sess(t, mi, rem_addr, rem_port);
+	hv = hash_sess_of(t, m, rem_addr, rem_port);
 	/* a mapping without sessions has none to find: no lookup */
 	if (m->n_sessions == 0)
 		ht_prefetch(&t->h_sess, hv);
@@ -405,23 +414,50 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 }
 
 void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, uint8_t proto,
-			       uint32_t addr, uint16_t port)
+			       uint32_t addr, uint16_t port, unsigned stage)
 {
-	if (t)
-		ht_prefetch(inside ? &t->h_in : &t->h_out, hash_ep(t, proto, addr, port));
+	const struct ht *h;
+	uint64_t hv;
+
+	if (!t)
+		return;
+	h = inside ? &t->h_in : &t->h_out;
+	hv = hash_ep(t, proto, addr, port);
+	if (stage == 0)
+		ht_prefetch(h, hv);
+	else
+		ht_prefetch_alt(h, hv);
+}
+
+void nat_sess_prefetch(const struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
+		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port, unsigned stage)
+{
+	uint64_t hv;
+
+	if (!t)
+		return;
+	hv = hash_sess(t, proto, in_addr, in_port, rem_addr, rem_port);
+	if (stage == 0)
+		ht_prefetch(&t->h_sess, hv);
+	else
+		ht_prefetch_alt(&t->h_sess, hv);
 }
 
 void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
-			      uint32_t out_addr, uint16_t out_port, uint32_t rem_addr,
-			      uint16_t rem_port)
+			      uint32_t out_addr, uint16_t out_port, unsigned stage)
 {
-	ht_prefetch(&t->h_out, hash_ep(t, proto, out_addr, out_port));
-	if (t->free_map != NIL) {
-		/* the mapping record nat_mapping_add will take, and its first
-		 * session's index bucket */
-		__builtin_prefetch(&t->maps[t->free_map], 1);
-		ht_prefetch(&t->h_sess, hash_sess(t, t->free_map, rem_addr, rem_port));
+	uint64_t hv;
+
+	if (!t)
+		return;
+	hv = hash_ep(t, proto, out_addr, out_port);
+	if (stage != 0) {
+		ht_prefetch_alt(&t->h_out, hv);
+		return;
 	}
+	ht_prefetch(&t->h_out, hv);
+	if (t->free_map != NIL) /* the mapping record nat_mapping_add will take */
+		__builtin_prefetch(&t->maps[t->free_map], 1);
 }
 
 int nat_sess_delete(struct nat_session_table *t, struct nat_sess *s, uint64_t now)
@@ -768,7 +804,7 @@ static uint64_t sess_hash(const struct nat_session_table *t, uint32_t i)
 {
 	const struct nat_sess *s = &t->sess[i];
 
-	return hash_sess(t, s->map, s->rem_addr, s->rem_port);
+	return hash_sess_of(t, &t->maps[s->map], s->rem_addr, s->rem_port);
 }
 
 static const void *map_key_in(const struct nat_session_table *t, uint32_t i, void *buf)

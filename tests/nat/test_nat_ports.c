@@ -386,7 +386,7 @@ static void random_run(uint32_t block, uint64_t seed)
 {
 	struct nat_ports *p;
 	static const uint8_t protos[3] = {6, 17, 1};
-	unsigned n_predicted = 0;
+	unsigned n_predicted = 0, n_past = 0;
 	int it, s;
 
 	memset(&M, 0, sizeof(M));
@@ -443,13 +443,25 @@ found:
 			}
 			for (unsigned st = 0; st < 3; st++) /* hints: no effect */
 				nat_ports_prefetch(p, proto, sub_addr(s), in_port, st);
-			predicted = nat_ports_predict(p, proto, sub_addr(s), in_port, &pa, &pp);
+			predicted = nat_ports_predict(p, proto, sub_addr(s), in_port, g_now, &pa, &pp);
 			rc = nat_ports_alloc(p, proto, sub_addr(s), in_port, g_now, &a, &port);
 			if (predicted) {
 				cr_assert_eq(rc, 0, "it %d: predicted, then rc %d", it, rc);
 				cr_assert(a == pa && port == pp, "it %d: predicted %u, got %u", it,
 					  pp, port);
 				n_predicted++;
+				/* and by the model: the first free port of the inside
+				 * port's parity from the inside port on */
+				if (block == 1 && in_port >= M_LO && in_port <= M_HI) {
+					int pai = aidx(pa);
+
+					cr_assert_geq(pp, in_port, "it %d", it);
+					for (uint32_t q = in_port; q < pp; q++)
+						cr_assert(!m_free(pai, pi, q) ||
+							  (pi != NAT_PI_ICMP && (q & 1) != (in_port & 1u)),
+							  "it %d: predicted %u past free port %u", it, pp, q);
+					n_past += pp != in_port;
+				}
 			}
 			if (rc == -EDQUOT) {
 				cr_assert_geq(M.count[s][pi], 12, "it %d", it);
@@ -512,6 +524,8 @@ found:
 	for (s = 0; s < M_SUBS; s++)
 		cr_assert_eq(nat_ports_sub_used(p, 17, sub_addr(s)), M.count[s][1]);
 	cr_assert_gt(n_predicted, 20, "the prediction was tried (%u)", n_predicted);
+	if (block == 1) /* past a busy or held inside port */
+		cr_assert_gt(n_past, 5, "predictions past the inside port: %u", n_past);
 	nat_ports_free(p);
 }
 
@@ -1149,7 +1163,8 @@ found:
 				can[ai] = wm_can(ai, pi, (int)s, w, in_port);
 				room[ai] = wm_room(ai, pi, w);
 			}
-			predicted = nat_ports_predict(p[w], proto, WMd.sub[s], in_port, &pa, &pp);
+			predicted = nat_ports_predict(p[w], proto, WMd.sub[s], in_port, WMd.now, &pa,
+						     &pp);
 			rc = nat_ports_alloc(p[w], proto, WMd.sub[s], in_port, WMd.now, &a, &port);
 			if (predicted) {
 				cr_assert(rc == 0 && a == pa && port == pp,
