@@ -780,19 +780,16 @@ static enum nat_verdict icmp_error_in2out(struct nat_pipeline *p, uint8_t *pkt, 
 /* A new mapping (external endpoint oa:op) is about to get its first session
  * with the packet's remote: start the cache misses of the mapping and its
  * outside flow key together rather than one after another (at 1 M
- * sessions each is a miss to memory).  Stage 1 (a pass over the burst
- * later): the mapping's outside alternate bucket, if it will be read. */
+ * sessions each is a miss to memory). */
 static void prefetch_new_session(struct nat_pipeline *p, const struct nc_pkt_info *pi,
-				 uint32_t oa, uint16_t op, unsigned stage)
+				 uint32_t oa, uint16_t op)
 {
 	uint8_t proto = pi->key.proto;
 	uint16_t rport = rem_port_of(proto, pi->key.dport);
 	union cls_addr ra = {.v4 = pi->key.dst.v4}, xa = {.v4 = oa};
 	struct nc_flow_key ko; /* as key_out() will make it */
 
-	nat_session_prefetch_add(p->st, proto, oa, op, stage);
-	if (stage != 0)
-		return;
+	nat_session_prefetch_add(p->st, proto, oa, op);
 	nc_flow_key_set(&ko, NAT_SIDE_OUTSIDE, CLS_IPV4, proto, &ra, &xa, rport, op);
 	nc_flow_prefetch(nc_engine_flows(p->eng), &ko);
 }
@@ -820,7 +817,7 @@ static struct nat_mapping *new_mapping(struct nat_pipeline *p, uint8_t *pkt, uin
 		nat_count(&p->cnt, rc == -EDQUOT ? NAT_CNT_DROP_QUOTA : NAT_CNT_DROP_PORTS_EXHAUSTED);
 		return NULL;
 	}
-	prefetch_new_session(p, pi, oa, op, 0);
+	prefetch_new_session(p, pi, oa, op);
 	rc = nat_mapping_add(p->st, proto, pi->key.src.v4, sport, oa, op,
 			     action == NAT_ACT_MASQUERADE ? NAT_MAP_MASQ : 0, p->now, &m);
 	if (rc) {
@@ -989,7 +986,7 @@ static enum nat_verdict out2in(struct nat_pipeline *p, struct nc_pkt *pkt)
 /* ---- entry of the slow path ---- */
 
 void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, int action,
-			    unsigned stage, struct nat_slow_hint *pr)
+			    unsigned stage)
 {
 	const struct nc_pkt_info *pi = &pkt->info;
 	uint8_t proto = pi->key.proto;
@@ -998,36 +995,36 @@ void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, in
 	/* in2out looks its source up (a new flow: to find or make its
 	 * mapping, which takes a port), then its session; out2in its
 	 * destination; an ICMP error looks up its embedded packet, rarely
-	 * worth a prefetch */
+	 * worth a prefetch.  Only primary buckets: loading the alternates
+	 * too, even just when a lookup or insert would read them, measured
+	 * slower (the lines cost more than the misses they saved). */
 	if (pi->status != NC_PARSE_OK || pi->key.family != CLS_IPV4 ||
 	    (pi->flags & NC_PF_ICMP_ERROR))
 		return;
 	if (pkt->in_port != NAT_SIDE_INSIDE) {
-		if (stage < 2)
-			nat_mapping_prefetch_find(p->st, false, proto, pi->key.dst.v4, dst_port(pi),
-						  stage);
+		if (stage == 0)
+			nat_mapping_prefetch_find(p->st, false, proto, pi->key.dst.v4, dst_port(pi));
 		return;
 	}
-	if (stage < 2) {
-		nat_mapping_prefetch_find(p->st, true, proto, pi->key.src.v4, src_port(pi), stage);
+	if (stage == 0) {
+		nat_mapping_prefetch_find(p->st, true, proto, pi->key.src.v4, src_port(pi));
 		nat_sess_prefetch(p->st, proto, pi->key.src.v4, src_port(pi), pi->key.dst.v4,
-				  rem_port_of(proto, pi->key.dport), stage);
+				  rem_port_of(proto, pi->key.dport));
 	}
 	a = action == NAT_ACT_MASQUERADE ? p->masq : action == NAT_ACT_SNAT ? p->pool : NULL;
 	if (!a)
 		return;
 	if (stage < 3) {
 		nat_ports_prefetch(a, proto, pi->key.src.v4, src_port(pi), stage);
-	} else if (stage == 3) {
-		/* the new mapping's port is most often the inside one: its
-		 * index bucket and outside flow key can start loading now
-		 * (for an existing mapping this is a wasted prefetch) */
-		pr->ok = nat_ports_predict(a, proto, pi->key.src.v4, src_port(pi), p->now, &pr->oa,
-					   &pr->op);
-		if (pr->ok)
-			prefetch_new_session(p, pi, pr->oa, pr->op, 0);
-	} else if (pr->ok) {
-		prefetch_new_session(p, pi, pr->oa, pr->op, 1);
+	} else {
+		/* the port the allocator will give: the new mapping's index
+		 * bucket and outside flow key can start loading now (for an
+		 * existing mapping this is a wasted prefetch) */
+		uint32_t oa;
+		uint16_t op;
+
+		if (nat_ports_predict(a, proto, pi->key.src.v4, src_port(pi), p->now, &oa, &op))
+			prefetch_new_session(p, pi, oa, op);
 	}
 }
 

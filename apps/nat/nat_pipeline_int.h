@@ -243,17 +243,10 @@ enum nat_verdict nat_slow_path(struct nat_pipeline *p, struct nc_pkt *pkt, int a
  *  lookup or insert and, for a new mapping, its port allocation and outside
  *  index), so that a burst of new flows waits for them together.  Stages
  *  0 .. NAT_SLOW_PREFETCH_STAGES - 1 in order, each some time after the one
- *  before (it reads what that one loaded); h carries a packet's guesses
- *  from stage to stage (h->ok false before stage 0). */
-struct nat_slow_hint {
-	uint32_t oa;  /* the port nat_ports_predict guessed (stage 3) */
-	uint16_t op;
-	bool ok;
-};
-
-#define NAT_SLOW_PREFETCH_STAGES 5
+ *  before (it reads what that one loaded). */
+#define NAT_SLOW_PREFETCH_STAGES 4
 void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, int action,
-			    unsigned stage, struct nat_slow_hint *h);
+			    unsigned stage);
 
 /** The fast path: a packet found in the flow table by one of sn's keys;
  *  p is the pipeline whose engine found it. */

@@ -414,48 +414,25 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 }
 
 void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, uint8_t proto,
-			       uint32_t addr, uint16_t port, unsigned stage)
+			       uint32_t addr, uint16_t port)
 {
-	const struct ht *h;
-	uint64_t hv;
-
-	if (!t)
-		return;
-	h = inside ? &t->h_in : &t->h_out;
-	hv = hash_ep(t, proto, addr, port);
-	if (stage == 0)
-		ht_prefetch(h, hv);
-	else
-		ht_prefetch_alt(h, hv);
+	if (t)
+		ht_prefetch(inside ? &t->h_in : &t->h_out, hash_ep(t, proto, addr, port));
 }
 
 void nat_sess_prefetch(const struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port, unsigned stage)
+		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
 {
-	uint64_t hv;
-
-	if (!t)
-		return;
-	hv = hash_sess(t, proto, in_addr, in_port, rem_addr, rem_port);
-	if (stage == 0)
-		ht_prefetch(&t->h_sess, hv);
-	else
-		ht_prefetch_alt(&t->h_sess, hv);
+	if (t)
+		ht_prefetch(&t->h_sess, hash_sess(t, proto, in_addr, in_port, rem_addr, rem_port));
 }
 
 void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
-			      uint32_t out_addr, uint16_t out_port, unsigned stage)
+			      uint32_t out_addr, uint16_t out_port)
 {
-	uint64_t hv;
-
 	if (!t)
 		return;
-	hv = hash_ep(t, proto, out_addr, out_port);
-	if (stage != 0) {
-		ht_prefetch_alt(&t->h_out, hv);
-		return;
-	}
-	ht_prefetch(&t->h_out, hv);
+	ht_prefetch(&t->h_out, hash_ep(t, proto, out_addr, out_port));
 	if (t->free_map != NIL) /* the mapping record nat_mapping_add will take */
 		__builtin_prefetch(&t->maps[t->free_map], 1);
 }

@@ -187,31 +187,27 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
  * Hint: the endpoint (proto, addr, port) is about to be looked up, inside
  * (nat_mapping_find_in) or, inside false, external (nat_mapping_find_out);
  * start loading its index bucket, so that a caller with a burst of lookups
- * overlaps their cache misses.  Two stages, each a pass over the burst:
- * stage 0 loads the key's primary bucket, stage 1 (which reads it) the
- * alternate bucket when a lookup or an insert of the key will need it.
- * No effect on the table.
+ * overlaps their cache misses.  No effect on the table.
  */
 void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, uint8_t proto,
-			       uint32_t addr, uint16_t port, unsigned stage);
+			       uint32_t addr, uint16_t port);
 
 /**
  * Hint: the session (remote rem_addr:rem_port) of the mapping of inside
  * endpoint (proto, in_addr, in_port) is about to be looked up or added
  * (nat_sess_find, nat_sess_add), whether or not that mapping exists yet:
- * stages as nat_mapping_prefetch_find.  No effect on the table.
+ * start loading its index bucket.  No effect on the table.
  */
 void nat_sess_prefetch(const struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port, unsigned stage);
+		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port);
 
 /**
  * Hint: a mapping with external endpoint (proto, out_addr, out_port) is
- * about to be added (nat_mapping_add): stage 0 starts loading its outside
- * index bucket and the record it will take, stage 1 (a pass later) the
- * outside alternate bucket if needed.  No effect on the table.
+ * about to be added (nat_mapping_add): start loading its outside index
+ * bucket and the record it will take.  No effect on the table.
  */
 void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
-			      uint32_t out_addr, uint16_t out_port, unsigned stage);
+			      uint32_t out_addr, uint16_t out_port);
 
 /** Remove one session (and its dynamic mapping if it was the last). */
 int nat_sess_delete(struct nat_session_table *t, struct nat_sess *s, uint64_t now) NC_MUST_CHECK;

@@ -226,24 +226,6 @@ static inline void ht_prefetch(const struct ht *h, uint64_t hv)
 	__builtin_prefetch(&h->b[ht_prim(h, hv)], 1);
 }
 
-/*
- * The second stage of a prefetch, once the primary bucket has arrived
- * (ht_prefetch a pass earlier): start loading the alternate bucket if the
- * lookup or insert to come will read it, i.e. some entry of the key's
- * signature group lives in its alternate (a lookup that misses in the
- * primary goes on there) or the primary is full (an insert goes there).
- * At 90 % load either is common, and it was a full miss after the primary's.
- */
-static inline void ht_prefetch_alt(const struct ht *h, uint64_t hv)
-{
-	uint16_t sig = ht_sig(hv);
-	uint32_t p = ht_prim(h, hv);
-	const struct ht_bucket *b = &h->b[p];
-
-	if (nalt_get(b, sig) || !bkt_match(b, 0))
-		__builtin_prefetch(&h->b[ht_other(h, p, sig, false)], 1);
-}
-
 /* Before ht_remove(h, hv, idx), a pass after ht_prefetch(h, hv): start
  * loading the alternate bucket if the entry is not in its primary. */
 static inline void ht_prefetch_remove(const struct ht *h, uint64_t hv, uint32_t idx)
