@@ -21,6 +21,7 @@
 #include "nat_ports.h"
 #include "nat_shard.h"
 #include "nat_session.h"
+#include "nat_tcp.h"
 
 #define NEIGH_SIZE 1024 /* per side, power of two */
 #define NEIGH_PROBE 8
@@ -94,7 +95,7 @@ struct nat_sess_nc {
 		uint32_t rem_addr;     /* a session: its remote endpoint */
 		uint32_t sess2;        /* hairpin: the other inside endpoint's session */
 	};
-	/* the fast path's copy of what it needs (nat_inout.c keeps it equal;
+	/* the fast path's copy of what it needs (kept equal: nat_sess_nc.c;
 	 * not used by a hairpin pair) */
 	uint32_t in_addr, out_addr;    /* the mapping's endpoints */
 	uint16_t in_port, out_port;
@@ -253,14 +254,44 @@ void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, in
 enum nat_verdict nat_session_path(struct nat_pipeline *p, struct nat_sess_nc *sn,
 				  struct nc_pkt *pkt);
 
+/* ---- session netchannels (nat_sess_nc.c) ---- */
+
+/* One of our external endpoints' addresses: the outside address or a pool
+ * address. */
+static inline bool nat_is_external(const struct nat_pipeline *p, uint32_t a)
+{
+	return a == p->cfg.outside.addr || nat_config_in_pool(&p->cfg, a);
+}
+
+/* The timeout of f's session by its protocol and TCP state under the
+ * pipeline's timeouts (nat_session_timeout(); the pipeline's timeouts are
+ * the session table's, nat_pipeline_set_timeout() sets both). */
+static inline uint32_t nat_sess_nc_timeout(const struct nat_pipeline *p,
+					   const struct nat_sess_nc *f)
+{
+	return f->proto == 6	? nat_tcp_timeout(f->tcp_state, p->cfg.timeout_tcp_est,
+						  p->cfg.timeout_tcp_trans)
+	       : f->proto == 17 ? p->cfg.timeout_udp
+				: p->cfg.timeout_icmp;
+}
+
+/* Give session s (and, for a hairpin pair, its partner s2) a session
+ * netchannel and its keys, unless it has one; a failure only costs speed
+ * (counted in flow_add_failed). */
+void nat_sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_sess *s2);
+/* The session table changed s (state, refresh): its netchannel's copy
+ * follows. */
+void nat_sess_nc_sync(struct nat_pipeline *p, struct nat_sess *s);
+/* nat_sess_refresh() at p->now, and the copy follows. */
+void nat_sess_refresh_nc(struct nat_pipeline *p, struct nat_sess *s);
 /** The session table's session_freed callback: remove the keys of the
  *  session's netchannel (the table's references go with them). */
 void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m);
 /* nat_session_ops.flow_key: a session's inside (0) and outside (1) keys
- * from its netchannel's copy (nat_inout.c). */
+ * from its netchannel's copy (nat_sess_nc.c). */
 void nat_session_flow_key(const struct netchannel *nc, unsigned which, struct nc_flow_key *k);
 /* Every live session's timeout set for the current timeouts and every
- * copy's tgen current: when p->timeout_gen wraps around (nat_inout.c). */
+ * copy's tgen current: when p->timeout_gen wraps around (nat_sess_nc.c). */
 void nat_session_retime_all(struct nat_pipeline *p);
 
 /** The session table's session_last callback: the last use the fast path
