@@ -86,6 +86,33 @@ static uint32_t build4(uint8_t *b, uint8_t proto, uint32_t src, uint32_t dst, ui
 	return 14 + ip_len;
 }
 
+/* Ethernet + IPv6 + UDP; addresses 2001:db8::<lo> style (hi, lo halves). */
+static uint32_t build6(uint8_t *b, uint64_t src_lo, uint64_t dst_lo, uint16_t sport,
+		       uint16_t dport, uint8_t tag)
+{
+	uint32_t plen = 8 + 4;
+
+	memset(b, 0, 14 + 40 + plen);
+	put16(b + 12, 0x86dd);
+	uint8_t *ip = b + 14;
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)plen);
+	ip[6] = 17;
+	ip[7] = 64;
+	put32(ip + 8, 0x20010db8);
+	put32(ip + 16, (uint32_t)(src_lo >> 32));
+	put32(ip + 20, (uint32_t)src_lo);
+	put32(ip + 24, 0x20010db8);
+	put32(ip + 32, (uint32_t)(dst_lo >> 32));
+	put32(ip + 36, (uint32_t)dst_lo);
+	uint8_t *t = ip + 40;
+	put16(t, sport);
+	put16(t + 2, dport);
+	put16(t + 4, (uint16_t)plen);
+	t[8] = tag;
+	return 14 + 40 + plen;
+}
+
 static uint8_t tag_of(const struct nc_pkt *p)
 {
 	return p->data[p->info.l4_off + p->info.l4_len];
@@ -205,7 +232,9 @@ static void t_unclaimed(void *ctx, struct nc_pkt *const pkts[], unsigned n)
 	}
 }
 
-static struct nc_engine *mk_engine(struct nc_ring *ring)
+/* An engine over ring (NULL: its own), with the readers' QSBR variable q
+ * (NULL: none; without it, 64-byte keyed netchannels come from an arena). */
+static struct nc_engine *mk_engine_qsbr(struct nc_ring *ring, struct rte_rcu_qsbr *q)
 {
 	struct nc_engine_config cfg = {
 		.flow_entries = 1024,
@@ -213,6 +242,7 @@ static struct nc_engine *mk_engine(struct nc_ring *ring)
 		.link = NC_LINK_ETHERNET,
 		.socket_id = -1,
 		.ring = ring,
+		.qsbr = q,
 		.unclaimed = t_unclaimed,
 		.ctx = &W,
 	};
@@ -222,6 +252,11 @@ static struct nc_engine *mk_engine(struct nc_ring *ring)
 	cr_assert_eq(nc_engine_create(&cfg, &e), 0);
 	W.e = e;
 	return e;
+}
+
+static inline struct nc_engine *mk_engine(struct nc_ring *ring)
+{
+	return mk_engine_qsbr(ring, NULL);
 }
 
 /* A rule for UDP to 10.0.0.0/8 (any port). */

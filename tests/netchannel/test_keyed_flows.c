@@ -80,33 +80,6 @@ static const struct nc_ops unkeyed_ops = {
 	.process = t_process,
 };
 
-/* Ethernet + IPv6 + UDP from 2001:db8::<src_lo> to 2001:db8::<dst_lo>. */
-static uint32_t build6(uint8_t *b, uint64_t src_lo, uint64_t dst_lo, uint16_t sport,
-		       uint16_t dport, uint8_t tag)
-{
-	uint32_t plen = 8 + 4;
-
-	memset(b, 0, 14 + 40 + plen);
-	put16(b + 12, 0x86dd);
-	uint8_t *ip = b + 14;
-	ip[0] = 0x60;
-	put16(ip + 4, (uint16_t)plen);
-	ip[6] = 17;
-	ip[7] = 64;
-	put32(ip + 8, 0x20010db8);
-	put32(ip + 16, (uint32_t)(src_lo >> 32));
-	put32(ip + 20, (uint32_t)src_lo);
-	put32(ip + 24, 0x20010db8);
-	put32(ip + 32, (uint32_t)(dst_lo >> 32));
-	put32(ip + 36, (uint32_t)dst_lo);
-	uint8_t *t = ip + 40;
-	put16(t, sport);
-	put16(t + 2, dport);
-	put16(t + 4, (uint16_t)plen);
-	t[8] = tag;
-	return 14 + 40 + plen;
-}
-
 /* A packet of key number which of the session p, with tag. */
 static void add_pkt(struct burst *b, const struct kpriv *p, unsigned which, uint8_t tag)
 {
@@ -182,25 +155,6 @@ static void check_rx(struct nc_engine *e, struct netchannel *const *nc, unsigned
 		got[tag] = true;
 	}
 	cr_assert_eq(W.unclaimed, b.n - want);
-}
-
-static struct nc_engine *mk_keyed_engine(struct rte_rcu_qsbr *q)
-{
-	struct nc_engine_config cfg = {
-		.flow_entries = 256,
-		.max_channels = 64,
-		.link = NC_LINK_ETHERNET,
-		.socket_id = -1,
-		.qsbr = q,
-		.unclaimed = t_unclaimed,
-		.ctx = &W,
-	};
-	struct nc_engine *e = NULL;
-
-	memset(&W, 0, sizeof(W));
-	cr_assert_eq(nc_engine_create(&cfg, &e), 0);
-	W.e = e;
-	return e;
 }
 
 /*
@@ -330,7 +284,7 @@ static void keyed_run(struct nc_engine *e, const struct nc_ops *ops, bool object
 /* 32 bytes of priv: arena netchannels, object flows. */
 Test(nc_engine, keyed_flows_are_object_flows)
 {
-	struct nc_engine *e = mk_keyed_engine(NULL);
+	struct nc_engine *e = mk_engine_qsbr(NULL, NULL);
 
 	flow_key_calls = 0;
 	keyed_run(e, &keyed_ops, true);
@@ -340,7 +294,7 @@ Test(nc_engine, keyed_flows_are_object_flows)
 /* 40 bytes of priv: no arena, entries. */
 Test(nc_engine, keyed_flows_of_big_netchannels_are_entries)
 {
-	keyed_run(mk_keyed_engine(NULL), &keyed_big_ops, false);
+	keyed_run(mk_engine_qsbr(NULL, NULL), &keyed_big_ops, false);
 }
 
 /* A keyed netchannel smaller than 64 bytes (16 bytes of priv, IPv4 keys)
@@ -369,7 +323,7 @@ static const struct nc_ops keyed_small_ops = {
 
 Test(nc_engine, keyed_flows_of_small_netchannels_are_object_flows)
 {
-	struct nc_engine *e = mk_keyed_engine(NULL);
+	struct nc_engine *e = mk_engine_qsbr(NULL, NULL);
 	struct nc_engine_stats st;
 	struct netchannel *nc;
 	struct nc_flow_key k;
@@ -405,7 +359,7 @@ Test(nc_engine, keyed_flows_with_qsbr_are_entries)
 
 	cr_assert_not_null(q);
 	cr_assert_eq(rte_rcu_qsbr_init(q, 1), 0);
-	e = mk_keyed_engine(q);
+	e = mk_engine_qsbr(NULL, q);
 	for (unsigned i = 0; i < 4; i++) {
 		nc[i] = keyed_session(e, &keyed_ops, i);
 		for (unsigned w = 0; w < 2; w++) {
@@ -431,7 +385,7 @@ Test(nc_engine, keyed_flows_with_qsbr_are_entries)
 
 Test(nc_args, keyed_flows)
 {
-	struct nc_engine *e = mk_keyed_engine(NULL), *e2;
+	struct nc_engine *e = mk_engine_qsbr(NULL, NULL), *e2;
 	struct nc_engine_config cfg = {.flow_entries = 16, .max_channels = 4, .socket_id = -1};
 	struct netchannel *nc, *plain, *other;
 	struct nc_engine_stats st;
@@ -488,7 +442,7 @@ static const struct nc_ops keyed_del_ops = {
 
 Test(nc_engine, keyed_flows_deleted_in_process)
 {
-	struct nc_engine *e = mk_keyed_engine(NULL);
+	struct nc_engine *e = mk_engine_qsbr(NULL, NULL);
 	struct netchannel *nc[3];
 	struct nc_engine_stats st;
 	struct burst b = {0};

@@ -436,33 +436,6 @@ Test(nc_engine, deliver_to_completion_ring)
 	nc_ring_free(ring);
 }
 
-/* Ethernet + IPv6 + UDP; addresses 2001:db8::<lo> style (hi, lo halves). */
-static uint32_t build6(uint8_t *b, uint64_t src_lo, uint64_t dst_lo, uint16_t sport,
-		       uint16_t dport, uint8_t tag)
-{
-	uint32_t plen = 8 + 4;
-
-	memset(b, 0, 14 + 40 + plen);
-	put16(b + 12, 0x86dd);
-	uint8_t *ip = b + 14;
-	ip[0] = 0x60;
-	put16(ip + 4, (uint16_t)plen);
-	ip[6] = 17;
-	ip[7] = 64;
-	put32(ip + 8, 0x20010db8);
-	put32(ip + 16, (uint32_t)(src_lo >> 32));
-	put32(ip + 20, (uint32_t)src_lo);
-	put32(ip + 24, 0x20010db8);
-	put32(ip + 32, (uint32_t)(dst_lo >> 32));
-	put32(ip + 36, (uint32_t)dst_lo);
-	uint8_t *t = ip + 40;
-	put16(t, sport);
-	put16(t + 2, dport);
-	put16(t + 4, (uint16_t)plen);
-	t[8] = tag;
-	return 14 + 40 + plen;
-}
-
 Test(nc_engine, ipv6_listener_and_flows)
 {
 	struct nc_engine *e = mk_engine(NULL);
