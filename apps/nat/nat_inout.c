@@ -492,12 +492,11 @@ static void prefetch_new_session(struct nat_pipeline *p, const struct nc_pkt_inf
 				 uint32_t oa, uint16_t op)
 {
 	uint8_t proto = pi->key.proto;
-	uint16_t rport = rem_port_of(proto, pi->key.dport);
-	union cls_addr ra = {.v4 = pi->key.dst.v4}, xa = {.v4 = oa};
-	struct nc_flow_key ko; /* as key_out() will make it */
+	struct nc_flow_key ko; /* the new session's outside key */
 
 	nat_session_prefetch_add(p->st, proto, oa, op);
-	nc_flow_key_set(&ko, NAT_SIDE_OUTSIDE, CLS_IPV4, proto, &ra, &xa, rport, op);
+	nat_sess_key(&ko, NAT_SIDE_OUTSIDE, proto, pi->key.dst.v4, rem_port_of(proto, pi->key.dport),
+		     oa, op);
 	nc_flow_prefetch(nc_engine_flows(p->eng), &ko);
 }
 

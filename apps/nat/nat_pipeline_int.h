@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "classify.h"
 #include "nat_log.h"
@@ -273,6 +274,25 @@ static inline uint32_t nat_sess_nc_timeout(const struct nat_pipeline *p,
 						  p->cfg.timeout_tcp_trans)
 	       : f->proto == 17 ? p->cfg.timeout_udp
 				: p->cfg.timeout_icmp;
+}
+
+/* A session's flow key (IPv4): its inside key is (NAT_SIDE_INSIDE, inside
+ * endpoint -> remote endpoint), its outside key (NAT_SIDE_OUTSIDE, remote
+ * -> external endpoint).  ICMP: the parser puts a request's id in sport
+ * and 0 in dport, a reply's id in dport and 0 in sport (nc_parse.h), and a
+ * session's remote port is 0.  Every key of a session is made here: the
+ * keys a session's netchannel makes (keyed flows) and the ones its removal
+ * deletes must be the same. */
+static inline void nat_sess_key(struct nc_flow_key *k, uint16_t side, uint8_t proto,
+				uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	union cls_addr a, b;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.v4 = src;
+	b.v4 = dst;
+	nc_flow_key_set(k, side, CLS_IPV4, proto, &a, &b, sport, dport);
 }
 
 /* Give session s (and, for a hairpin pair, its partner s2) a session

@@ -83,54 +83,31 @@ void nat_sess_refresh_nc(struct nat_pipeline *p, struct nat_sess *s)
 	nat_sess_nc_sync(p, s);
 }
 
-/* Inside key of a session: inside endpoint -> remote endpoint.  ICMP: the
- * parser puts a request's id in sport and 0 in dport (nc_parse.h), and a
- * session's remote port is 0. */
+/* A session's inside and outside keys from its records (nat_sess_key). */
 static void key_in(struct nc_flow_key *k, const struct nat_mapping *m, const struct nat_sess *s)
 {
-	union cls_addr a, b;
-
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.v4 = m->in_addr;
-	b.v4 = s->rem_addr;
-	nc_flow_key_set(k, NAT_SIDE_INSIDE, CLS_IPV4, m->proto, &a, &b, m->in_port, s->rem_port);
+	nat_sess_key(k, NAT_SIDE_INSIDE, m->proto, m->in_addr, m->in_port, s->rem_addr,
+		     s->rem_port);
 }
 
-/* Outside key: remote endpoint -> external endpoint (an ICMP reply has its
- * id in dport and 0 in sport). */
 static void key_out(struct nc_flow_key *k, const struct nat_mapping *m, const struct nat_sess *s)
 {
-	union cls_addr a, b;
-
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.v4 = s->rem_addr;
-	b.v4 = m->out_addr;
-	nc_flow_key_set(k, NAT_SIDE_OUTSIDE, CLS_IPV4, m->proto, &a, &b, s->rem_port, m->out_port);
+	nat_sess_key(k, NAT_SIDE_OUTSIDE, m->proto, s->rem_addr, s->rem_port, m->out_addr,
+		     m->out_port);
 }
 
-/* nat_session_ops.flow_key: a session's keys from its netchannel's copy,
- * exactly as key_in() and key_out() make them from its records (hairpin
- * pairs do not use it: their keys are flow entries). */
+/* nat_session_ops.flow_key: the same keys from the netchannel's copy
+ * (hairpin pairs do not use it: their keys are flow entries). */
 void nat_session_flow_key(const struct netchannel *nc, unsigned which, struct nc_flow_key *k)
 {
 	const struct nat_sess_nc *f = nc_priv((struct netchannel *)(uintptr_t)nc);
-	union cls_addr a, b;
 
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	if (which == 0) {
-		a.v4 = f->in_addr;
-		b.v4 = f->rem_addr;
-		nc_flow_key_set(k, NAT_SIDE_INSIDE, CLS_IPV4, f->proto, &a, &b, f->in_port,
-				f->rem_port);
-	} else {
-		a.v4 = f->rem_addr;
-		b.v4 = f->out_addr;
-		nc_flow_key_set(k, NAT_SIDE_OUTSIDE, CLS_IPV4, f->proto, &a, &b, f->rem_port,
-				f->out_port);
-	}
+	if (which == 0)
+		nat_sess_key(k, NAT_SIDE_INSIDE, f->proto, f->in_addr, f->in_port, f->rem_addr,
+			     f->rem_port);
+	else
+		nat_sess_key(k, NAT_SIDE_OUTSIDE, f->proto, f->rem_addr, f->rem_port, f->out_addr,
+			     f->out_port);
 }
 
 /* After 2^16 timeout changes f->tgen values repeat: give every session its
