@@ -250,10 +250,11 @@ static enum nat_verdict xlate_in2out(struct nat_pipeline *p, uint8_t *pkt, uint3
 	if (proto == 6 && !tcp_step(p, s, created, NAT_DIR_IN2OUT, pi->tcp_flags, p->now))
 		return NAT_DROP;
 	nat_sess_refresh_nc(p, s); /* outbound packets refresh (RFC 4787 REQ-6) */
-	nat_xlate_src(pkt, len, pi, m->out_addr, m->out_port, true);
+	/* translation and TTL in one checksum update (nat_slow_path let no
+	 * TTL <= 1 through) */
+	nat_xlate_src_fwd(pkt, len, pi, m->out_addr, m->out_port);
 	if (!nat_set_macs(p, pkt, NAT_SIDE_OUTSIDE, pi->key.dst.v4))
 		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
 	frag_note(p, NAT_SIDE_INSIDE, pi, FRAG_SRC, m->out_addr);
 	nat_count(&p->cnt, NAT_CNT_IN2OUT_PKTS);
 	nat_count(&p->cnt, proto == 6 ? NAT_CNT_IN2OUT_TCP : proto == 17 ? NAT_CNT_IN2OUT_UDP
@@ -272,10 +273,9 @@ static enum nat_verdict xlate_out2in(struct nat_pipeline *p, uint8_t *pkt, uint3
 			return NAT_DROP;
 		nat_sess_refresh_nc(p, s); /* TCP: both directions */
 	}
-	nat_xlate_dst(pkt, len, pi, m->in_addr, m->in_port, true);
+	nat_xlate_dst_fwd(pkt, len, pi, m->in_addr, m->in_port); /* and the TTL */
 	if (!nat_set_macs(p, pkt, NAT_SIDE_INSIDE, m->in_addr))
 		return NAT_DROP;
-	(void)nat_ttl_dec(pkt, pi);
 	frag_note(p, NAT_SIDE_OUTSIDE, pi, FRAG_DST, m->in_addr);
 	count_out2in(p, proto, nat_is_external(p, pi->key.src.v4));
 	return NAT_TX_INSIDE;
@@ -523,7 +523,8 @@ static struct nat_mapping *new_mapping(struct nat_pipeline *p, uint8_t *pkt, uin
 		nat_count(&p->cnt, rc == -EDQUOT ? NAT_CNT_DROP_QUOTA : NAT_CNT_DROP_PORTS_EXHAUSTED);
 		return NULL;
 	}
-	prefetch_new_session(p, pi, oa, op);
+	/* (its index bucket and outside flow key were prefetched from the
+	 * predicted port, nat_slow_path_prefetch: right 98 % of the time) */
 	rc = nat_mapping_add(p->st, proto, pi->key.src.v4, sport, oa, op,
 			     action == NAT_ACT_MASQUERADE ? NAT_MAP_MASQ : 0, p->now, &m);
 	if (rc) {

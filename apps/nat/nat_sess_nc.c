@@ -135,6 +135,48 @@ static int8_t action_of(const struct nat_mapping *m)
 	return (m->flags & NAT_MAP_MASQ) ? NAT_ACT_MASQUERADE : NAT_ACT_SNAT;
 }
 
+/* A session's two keyed flows (its keys live in the netchannel); 0 or
+ * -errno with neither added. */
+static int attach_keyed_flows(struct nat_pipeline *p, struct netchannel *nc,
+			      const struct nat_mapping *m, const struct nat_sess *s)
+{
+	struct nc_flow_key k1;
+	int rc = nc_engine_add_keyed_flow(p->eng, nc, 0, p->now), rc2;
+
+	if (rc != 0)
+		return rc;
+	rc = nc_engine_add_keyed_flow(p->eng, nc, 1, p->now);
+	if (rc != 0) {
+		key_in(&k1, m, s);
+		rc2 = nc_engine_del_flow(p->eng, &k1);
+		(void)rc2; /* cannot fail: just added */
+	}
+	return rc;
+}
+
+/* A hairpin pair's two flows, entries with the keys of both inside
+ * endpoints; 0 or -errno with neither added. */
+static int attach_pair_flows(struct nat_pipeline *p, struct netchannel *nc,
+			     const struct nat_mapping *m, const struct nat_sess *s,
+			     const struct nat_sess *s2)
+{
+	struct nc_flow_key k1, k2;
+	int rc;
+
+	key_in(&k1, m, s);
+	key_in(&k2, nat_sess_mapping(p->st, s2), s2);
+	rc = nc_engine_add_flow(p->eng, &k1, nc, p->now, UINT64_MAX);
+	if (rc != 0)
+		return rc;
+	rc = nc_engine_add_flow(p->eng, &k2, nc, p->now, UINT64_MAX);
+	if (rc != 0) {
+		int rc2 = nc_engine_del_flow(p->eng, &k1);
+
+		(void)rc2; /* cannot fail: just added */
+	}
+	return rc;
+}
+
 /*
  * Give session s (and, for a hairpin pair, its partner s2) a session
  * netchannel found by two keys, unless it has one.  A failure (no ids, the
@@ -144,7 +186,6 @@ static int8_t action_of(const struct nat_mapping *m)
 void nat_sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_sess *s2)
 {
 	const struct nat_mapping *m = nat_sess_mapping(p->st, s);
-	struct nc_flow_key k1, k2;
 	struct nat_sess_nc *f;
 	struct netchannel *nc;
 	uint64_t last;
@@ -176,24 +217,7 @@ void nat_sess_attach(struct nat_pipeline *p, struct nat_sess *s, struct nat_sess
 	f->last = last >= UINT32_MAX ? UINT32_MAX : (uint32_t)last;
 	if (s2 == NULL && nat_is_external(p, s->rem_addr))
 		f->flags |= NAT_SN_LOOP;
-	key_in(&k1, m, s);
-	if (s2)
-		key_in(&k2, nat_sess_mapping(p->st, s2), s2);
-	else
-		key_out(&k2, m, s);
-	/* a session's keys live in the copy above (keyed flows); a hairpin
-	 * pair's in flow entries */
-	if ((s2 ? nc_engine_add_flow(p->eng, &k1, nc, p->now, UINT64_MAX)
-		: nc_engine_add_keyed_flow(p->eng, nc, 0, p->now)) != 0) {
-		nc_unref(nc);
-		p->flow_add_failed++;
-		return;
-	}
-	if ((s2 ? nc_engine_add_flow(p->eng, &k2, nc, p->now, UINT64_MAX)
-		: nc_engine_add_keyed_flow(p->eng, nc, 1, p->now)) != 0) {
-		int rc = nc_engine_del_flow(p->eng, &k1);
-
-		(void)rc; /* cannot fail: just added */
+	if (s2 ? attach_pair_flows(p, nc, m, s, s2) : attach_keyed_flows(p, nc, m, s)) {
 		nc_unref(nc);
 		p->flow_add_failed++;
 		return;
