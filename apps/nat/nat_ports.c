@@ -10,9 +10,15 @@
 #define BLK_FREE 0u
 #define BLK_RESERVED UINT32_MAX /* owners are subscriber index + 1 */
 
+/* The state of 64 ports: both words of a port in one line, so that a
+ * port's allocation or release touches one random line, not two. */
+struct port_word {
+	uint64_t used;        /* allocated or reserved */
+	uint64_t held;        /* freed, in hold-down */
+};
+
 struct space {
-	uint64_t used[1024];  /* allocated or reserved */
-	uint64_t held[1024];  /* freed, in hold-down */
+	struct port_word w[1024];
 	uint32_t *blk_owner;  /* block mode: BLK_FREE, BLK_RESERVED or sub + 1 */
 	uint16_t *blk_used;
 	uint64_t *blk_held;   /* held until (seconds) */
@@ -71,19 +77,20 @@ struct nat_ports {
 
 static const uint8_t pi_proto[NAT_PI_COUNT] = {6, 17, 1};
 
-static inline bool bit_get(const uint64_t *b, uint32_t i)
+/* Bit port & 63 of a port word (s->w[port >> 6].used or .held). */
+static inline bool bit_get(uint64_t w, uint32_t port)
 {
-	return (b[i >> 6] >> (i & 63)) & 1;
+	return (w >> (port & 63)) & 1;
 }
 
-static inline void bit_set(uint64_t *b, uint32_t i)
+static inline void bit_set(uint64_t *w, uint32_t port)
 {
-	b[i >> 6] |= 1ull << (i & 63);
+	*w |= 1ull << (port & 63);
 }
 
-static inline void bit_clr(uint64_t *b, uint32_t i)
+static inline void bit_clr(uint64_t *w, uint32_t port)
 {
-	b[i >> 6] &= ~(1ull << (i & 63));
+	*w &= ~(1ull << (port & 63));
 }
 
 static inline uint32_t hash32(uint32_t x)
@@ -352,7 +359,7 @@ static void fifo_pop(struct nat_ports *p, uint64_t now)
 		if (h->until > now)
 			break;
 		s = p->sp[h->addr_idx * NAT_PI_COUNT + h->pi];
-		bit_clr(s->held, h->port);
+		bit_clr(&s->w[h->port >> 6].held, h->port);
 		if (!block_mode(p) && h->port >= p->own_lo && h->port <= p->own_hi)
 			s->n_busy--;
 		p->fifo_head = (p->fifo_head + 1) % p->fifo_cap;
@@ -383,7 +390,7 @@ static int fifo_push(struct nat_ports *p, uint32_t ai, int pi, uint16_t port, ui
 
 static inline bool port_free(const struct space *s, uint32_t port)
 {
-	return !bit_get(s->used, port) && !bit_get(s->held, port);
+	return !bit_get(s->w[port >> 6].used | s->w[port >> 6].held, port);
 }
 
 /* First free port of [a, b] (ascending) whose bit is in the word mask pm
@@ -393,7 +400,7 @@ static inline bool port_free(const struct space *s, uint32_t port)
 static int32_t scan_range(const struct space *s, uint32_t a, uint32_t b, uint64_t pm)
 {
 	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
-		uint64_t free = ~(s->used[w] | s->held[w]) & pm;
+		uint64_t free = ~(s->w[w].used | s->w[w].held) & pm;
 
 		if (w == a >> 6)
 			free &= ~0ull << (a & 63);
@@ -500,13 +507,12 @@ void nat_ports_prefetch(const struct nat_ports *p, uint8_t proto, uint32_t in_ad
 					    p->own_n;
 	else
 		return;
-	__builtin_prefetch(&s->used[start / 64], 1);
-	__builtin_prefetch(&s->held[start / 64]);
-	if ((start / 64) % 8 == 7 && start / 64 + 1 < 1024) {
+	__builtin_prefetch(&s->w[start / 64], 1);
+	if (start / 64 + 1 < 1024 &&
+	    (((uintptr_t)&s->w[start / 64] ^ (uintptr_t)&s->w[start / 64 + 1]) & ~(uintptr_t)63)) {
 		/* the search (and nat_ports_predict) may go on to the next
 		 * word, in the next line */
-		__builtin_prefetch(&s->used[start / 64 + 1], 1);
-		__builtin_prefetch(&s->held[start / 64 + 1]);
+		__builtin_prefetch(&s->w[start / 64 + 1], 1);
 	}
 }
 
@@ -683,7 +689,7 @@ int nat_ports_alloc(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint16
 	}
 	if (port < 0)
 		goto nospace;
-	bit_set(s->used, (uint32_t)port);
+	bit_set(&s->w[(uint32_t)port >> 6].used, (uint32_t)port);
 	sb->used[pi]++;
 	*out_addr = p->addrs[ai];
 	*out_port = (uint16_t)port;
@@ -724,7 +730,7 @@ int nat_ports_release(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint
 		return -ENOENT;
 	sb = &p->subs[si];
 	s = p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
-	if (!s || sb->addr_idx != ai || !bit_get(s->used, out_port) || sb->used[pi] == 0)
+	if (!s || sb->addr_idx != ai || !bit_get(s->w[out_port >> 6].used, out_port) || sb->used[pi] == 0)
 		return -ENOENT;
 	dyn = out_port >= p->cfg.port_lo && out_port <= p->cfg.port_hi &&
 	      (pi == NAT_PI_ICMP || out_port >= 1024);
@@ -741,10 +747,10 @@ int nat_ports_release(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint
 			emit(p, NAT_PORTS_BLOCK_FREE, pi, in_addr, ai, b, now);
 		}
 	}
-	bit_clr(s->used, out_port);
+	bit_clr(&s->w[out_port >> 6].used, out_port);
 	sb->used[pi]--;
 	if (p->cfg.hold_down && fifo_push(p, ai, pi, out_port, now + p->cfg.hold_down) == 0)
-		bit_set(s->held, out_port);
+		bit_set(&s->w[out_port >> 6].held, out_port);
 	else if (!block_mode(p) && out_port >= p->own_lo && out_port <= p->own_hi)
 		s->n_busy--;
 	sub_maybe_free(p, si);
@@ -765,8 +771,7 @@ void nat_ports_prefetch_release(const struct nat_ports *p, uint8_t proto, uint32
 		ai = addr_index(p, out_addr); /* (a few entries: cached) */
 		s = ai == NO_IDX ? NULL : p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
 		if (s) {
-			__builtin_prefetch(&s->used[out_port / 64], 1);
-			__builtin_prefetch(&s->held[out_port / 64], 1);
+			__builtin_prefetch(&s->w[out_port / 64], 1);
 		}
 		return;
 	}
@@ -789,9 +794,9 @@ int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uin
 	s = space_get(p, ai, pi);
 	if (!s)
 		return -ENOMEM;
-	if (bit_get(s->used, out_port))
+	if (bit_get(s->w[out_port >> 6].used, out_port))
 		return -EEXIST;
-	bit_set(s->used, out_port);
+	bit_set(&s->w[out_port >> 6].used, out_port);
 	if (out_port >= p->cfg.port_lo && out_port <= p->cfg.port_hi) {
 		if (block_mode(p)) {
 			uint32_t b = ((uint32_t)out_port - p->cfg.port_lo) / p->cfg.block;
@@ -801,7 +806,7 @@ int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uin
 					if (b - p->own_first < p->own_n)
 						s->n_owned++;
 				} else if (s->blk_owner[b] != BLK_RESERVED) {
-					bit_clr(s->used, out_port);
+					bit_clr(&s->w[out_port >> 6].used, out_port);
 					return -EEXIST;
 				}
 				s->blk_owner[b] = BLK_RESERVED;
@@ -827,7 +832,7 @@ int nat_ports_unreserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, u
 	if (ai == NO_IDX)
 		return -ENOENT;
 	s = p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
-	if (!s || !bit_get(s->used, out_port))
+	if (!s || !bit_get(s->w[out_port >> 6].used, out_port))
 		return -ENOENT;
 	if (out_port >= p->cfg.port_lo && out_port <= p->cfg.port_hi && block_mode(p)) {
 		uint32_t b = ((uint32_t)out_port - p->cfg.port_lo) / p->cfg.block;
@@ -843,9 +848,9 @@ int nat_ports_unreserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, u
 			}
 		}
 	}
-	bit_clr(s->used, out_port);
+	bit_clr(&s->w[out_port >> 6].used, out_port);
 	if (p->cfg.hold_down && fifo_push(p, ai, pi, out_port, now + p->cfg.hold_down) == 0)
-		bit_set(s->held, out_port);
+		bit_set(&s->w[out_port >> 6].held, out_port);
 	else if (!block_mode(p) && out_port >= p->own_lo && out_port <= p->own_hi)
 		s->n_busy--;
 	return 0;
@@ -864,7 +869,7 @@ bool nat_ports_in_use(const struct nat_ports *p, uint8_t proto, uint32_t out_add
 	if (ai == NO_IDX)
 		return false;
 	s = p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
-	return s && bit_get(s->used, out_port);
+	return s && bit_get(s->w[out_port >> 6].used, out_port);
 }
 
 bool nat_ports_has_addr(const struct nat_ports *p, uint32_t out_addr)
