@@ -48,9 +48,12 @@
  * walk); an entry that still finds no room goes to a small overflow list
  * (only under forced collisions).  A bucket counts the entries whose
  * primary it is that live in their alternate (8 counters by signature), so
- * most lookups, hits and misses, read one bucket.  The buckets hold at most 90% of the capacity,
- * about 7.1 bytes per key (records: 32 bytes a mapping, 32 a session; in
- * all ~85 bytes per session when every session has its own mapping).  A
+ * most lookups, hits and misses, read one bucket.  A full table fills at
+ * most 80% of the bucket slots, 8 bytes per key (records: 32 bytes a
+ * mapping, 32 a session; in all ~88 bytes per session when every session
+ * has its own mapping): at 90% an insert found its primary and alternate
+ * both full three times as often, and each step of the walk that follows is
+ * a dependent cache miss at millions of keys.  A
  * key that is known to be absent (a mapping without sessions has none to
  * find) is inserted without a lookup.  The large arrays ask for
  * transparent huge pages (madvise), so a random access costs a cache miss

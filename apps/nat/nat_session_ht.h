@@ -27,7 +27,7 @@
 #define HT_ALT 0x80000000u /* slot flag: the entry lives in its alternate bucket */
 #define HT_KICKS 128       /* entries an insert may move before it overflows */
 #define HT_SAT 15u         /* an alternate counter sticks here (then it is always read) */
-#define HT_PER_BUCKET 9    /* capacity / buckets: at most 90% of the slots used */
+#define HT_PER_BUCKET 8    /* capacity / buckets: at most 80% of the slots used */
 
 /*
  * One cache line.  A slot is free when its signature is 0 (a key's
