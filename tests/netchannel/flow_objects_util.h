@@ -21,58 +21,12 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "flow_fixture.h"
 #include "nc_flow.h"
 
 /* ---------------------------------------------------------------- fixture */
 
-static inline void eal_up(void)
-{
-	char prefix[64];
-	char *argv[] = {"test_flow_objects", "--no-huge", "--no-pci", "--no-shconf", prefix, "-m",
-			"256", "--log-level=error", "--no-telemetry", "-l", "0", NULL};
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=nc_test_fobj_%d", (int)getpid());
-	if (rte_eal_init(11, argv) < 0)
-		cr_assert_fail("EAL init failed: %s", rte_strerror(rte_errno));
-}
-
-static inline void eal_down(void)
-{
-	rte_eal_cleanup();
-}
-
-static inline unsigned long test_seed(const char *what)
-{
-	const char *s = getenv("NC_TEST_SEED");
-	unsigned long seed =
-		s ? strtoul(s, NULL, 0) : (unsigned long)time(NULL) ^ (unsigned long)clock();
-
-	fprintf(stderr, "test_flow_objects %s: seed %lu (replay with NC_TEST_SEED=%lu)\n", what,
-		seed, seed);
-	return seed;
-}
-
-/* IPv4 key number i (distinct for distinct i). */
-static inline void key_v4(struct nc_flow_key *k, unsigned i)
-{
-	union cls_addr s = {.v4 = 0x0a000000u + i}, d = {.v4 = 0xc6120000u + (i * 2654435761u >> 8)};
-
-	nc_flow_key_set(k, (uint16_t)(i % 3), CLS_IPV4, i & 1 ? 6 : 17, &s, &d,
-			(uint16_t)(1024 + i % 50000), (uint16_t)(i % 7 ? 443 : 53));
-}
-
-/* IPv6 key number i. */
-static inline void key_v6(struct nc_flow_key *k, unsigned i)
-{
-	union cls_addr s, d;
-
-	s.v6.hi = 0x20010db800000000ULL | i;
-	s.v6.lo = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
-	d.v6.hi = 0x2a00145000000000ULL;
-	d.v6.lo = i ^ 0x5555;
-	nc_flow_key_set(k, (uint16_t)(i % 3), CLS_IPV6, i & 1 ? 6 : 17, &s, &d,
-			(uint16_t)(1024 + i % 50000), 443);
-}
+/* eal_up, eal_down, test_seed, key_v4, key_v6 and V(): flow_fixture.h */
 
 /* An IPv6 key whose 40 key bytes equal those of the IPv4 key but for the
  * family: the two are different keys. */
@@ -258,7 +212,6 @@ static inline struct nc_flow *make_table(uint32_t entries, uint32_t flags)
 	return t;
 }
 
-#define V(i) ((void *)(uintptr_t)(0x1000 + (i)))
 
 /* An expiry callback that counts its calls and the object keys offered. */
 static unsigned cb_calls, cb_object_keys;
