@@ -4,109 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nat_ports.h"
-
-#define NO_IDX UINT32_MAX
-#define BLK_FREE 0u
-#define BLK_RESERVED UINT32_MAX /* owners are subscriber index + 1 */
-
-/* The state of 64 ports: both words of a port in one line, so that a
- * port's allocation or release touches one random line, not two. */
-struct port_word {
-	uint64_t used;        /* allocated or reserved */
-	uint64_t held;        /* freed, in hold-down */
-};
-
-struct space {
-	struct port_word w[1024];
-	uint32_t *blk_owner;  /* block mode: BLK_FREE, BLK_RESERVED or sub + 1 */
-	uint16_t *blk_used;
-	uint64_t *blk_held;   /* held until (seconds) */
-	uint32_t n_owned;     /* blocks of this worker's slice owned or reserved */
-	uint32_t n_busy;      /* per-port mode: ports of the slice used, held or reserved */
-};
-
-struct sub {
-	uint32_t in_addr;
-	uint32_t next;        /* hash chain, or free list */
-	uint32_t addr_idx;    /* pinned external address */
-	uint32_t used[NAT_PI_COUNT];
-	uint32_t n_blocks[NAT_PI_COUNT];
-	uint32_t *blocks;     /* [NAT_PI_COUNT][max_blocks] block numbers */
-	bool live;
-};
-
-struct held {
-	uint64_t until;
-	uint32_t addr_idx;
-	uint16_t port;
-	uint8_t pi;
-};
-
-struct addr_ent {
-	uint32_t addr, idx;
-};
-
-struct nat_ports {
-	struct nat_ports_config cfg;
-	uint32_t *addrs;
-	struct addr_ent *sorted;
-	struct space **sp;    /* [addr_idx * NAT_PI_COUNT + pi], lazily */
-	uint32_t range;       /* dynamic ports */
-	uint32_t n_blocks;    /* blocks in the dynamic range (block mode) */
-	/*
-	 * This worker's slice (nat_shard.h); the whole space without shards.
-	 * Units are blocks in block mode, else ports: [own_first, +own_n) of
-	 * the dynamic range, i.e. the ports [own_lo, own_hi] (empty when
-	 * own_lo > own_hi), and the low ports [low_lo, low_hi].
-	 */
-	struct nat_shard shard;
-	bool sharded;         /* shard.count > 1 */
-	uint32_t own_first, own_n;
-	uint32_t own_lo, own_hi;
-	uint32_t low_lo, low_hi;
-	uint32_t max_blocks;  /* per subscriber and protocol */
-	struct sub *subs;
-	uint32_t *heads;
-	uint32_t mask;
-	uint32_t free_sub;
-	uint32_t n_subs;
-	struct held *fifo;
-	uint32_t fifo_head, fifo_n, fifo_cap;
-};
+#include "nat_ports_int.h"
 
 static const uint8_t pi_proto[NAT_PI_COUNT] = {6, 17, 1};
-
-/* Bit port & 63 of a port word (s->w[port >> 6].used or .held). */
-static inline bool bit_get(uint64_t w, uint32_t port)
-{
-	return (w >> (port & 63)) & 1;
-}
-
-static inline void bit_set(uint64_t *w, uint32_t port)
-{
-	*w |= 1ull << (port & 63);
-}
-
-static inline void bit_clr(uint64_t *w, uint32_t port)
-{
-	*w &= ~(1ull << (port & 63));
-}
-
-static inline uint32_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352du;
-	x ^= x >> 15;
-	x *= 0x846ca68bu;
-	x ^= x >> 16;
-	return x;
-}
-
-static bool block_mode(const struct nat_ports *p)
-{
-	return p->cfg.block > 1;
-}
 
 static void space_free(struct space *s)
 {
@@ -146,23 +46,6 @@ static int cmp_addr(const void *a, const void *b)
 	const struct addr_ent *x = a, *y = b;
 
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-static uint32_t addr_index(const struct nat_ports *p, uint32_t addr)
-{
-	uint32_t lo = 0, hi = p->cfg.n_addrs;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (p->sorted[mid].addr == addr)
-			return p->sorted[mid].idx;
-		if (p->sorted[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NO_IDX;
 }
 
 /*
@@ -279,15 +162,6 @@ void nat_ports_free(struct nat_ports *p)
 	free(p);
 }
 
-static uint32_t sub_find(const struct nat_ports *p, uint32_t in_addr)
-{
-	uint32_t i = p->heads[hash32(in_addr) & p->mask];
-
-	while (i != NO_IDX && p->subs[i].in_addr != in_addr)
-		i = p->subs[i].next;
-	return i;
-}
-
 static uint32_t sub_new(struct nat_ports *p, uint32_t in_addr)
 {
 	uint32_t i = p->free_sub, h = hash32(in_addr) & p->mask;
@@ -388,30 +262,6 @@ static int fifo_push(struct nat_ports *p, uint32_t ai, int pi, uint16_t port, ui
 	return 0;
 }
 
-static inline bool port_free(const struct space *s, uint32_t port)
-{
-	return !bit_get(s->w[port >> 6].used | s->w[port >> 6].held, port);
-}
-
-/* First free port of [a, b] (ascending) whose bit is in the word mask pm
- * (the parity), or -1: a 64-port word per step, so a long run of busy or
- * held ports (hold-down after a wave of expiries, crowded preferred ports)
- * costs a few word reads, not a bit test per port. */
-static int32_t scan_range(const struct space *s, uint32_t a, uint32_t b, uint64_t pm)
-{
-	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
-		uint64_t free = ~(s->w[w].used | s->w[w].held) & pm;
-
-		if (w == a >> 6)
-			free &= ~0ull << (a & 63);
-		if (w == b >> 6 && (b & 63) != 63)
-			free &= (1ull << ((b & 63) + 1)) - 1;
-		if (free)
-			return (int32_t)(w * 64 + (uint32_t)__builtin_ctzll(free));
-	}
-	return -1;
-}
-
 /*
  * First free port in [lo, hi] starting at start (wrapping), of the given
  * parity (0 even, 1 odd, -1 any); -1 if none.
@@ -468,119 +318,6 @@ static int32_t block_take(struct nat_ports *p, struct space *s, uint32_t si, uin
 	s->blk_used[b] = 0;
 	s->n_owned++;
 	return (int32_t)b;
-}
-
-void nat_ports_prefetch(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
-			uint16_t in_port, unsigned stage)
-{
-	int pi = nat_proto_idx(proto);
-	uint32_t si, start;
-	const struct space *s;
-
-	if (!p || pi < 0)
-		return;
-	if (stage == 0) {
-		__builtin_prefetch(&p->heads[hash32(in_addr) & p->mask]);
-		return;
-	}
-	if (stage == 1) {
-		si = p->heads[hash32(in_addr) & p->mask];
-		if (si != NO_IDX)
-			__builtin_prefetch(&p->subs[si], 1);
-		return;
-	}
-	if (stage != 2)
-		return;
-	/* stage 2: where nat_ports_alloc starts for a subscriber already
-	 * pinned to an address (one-by-one ports: the inside port if it is
-	 * in the slice, else the hash's point; blocks: the inside port) */
-	si = sub_find(p, in_addr);
-	if (si == NO_IDX || p->subs[si].addr_idx == NO_IDX)
-		return;
-	s = p->sp[p->subs[si].addr_idx * NAT_PI_COUNT + (uint32_t)pi];
-	if (!s)
-		return;
-	if (block_mode(p) || in_port < 1024 || (in_port >= p->own_lo && in_port <= p->own_hi))
-		start = in_port;
-	else if (p->own_n)
-		start = p->own_lo + hash32(in_addr ^ ((uint32_t)in_port << 16) ^ (uint32_t)pi) %
-					    p->own_n;
-	else
-		return;
-	__builtin_prefetch(&s->w[start / 64], 1);
-	if (start / 64 + 1 < 1024 &&
-	    (((uintptr_t)&s->w[start / 64] ^ (uintptr_t)&s->w[start / 64 + 1]) & ~(uintptr_t)63)) {
-		/* the search (and nat_ports_predict) may go on to the next
-		 * word, in the next line */
-		__builtin_prefetch(&s->w[start / 64 + 1], 1);
-	}
-}
-
-/* How far nat_ports_predict follows the search: the bitmap words it reads
- * (the start's and the next, which stage 2 of nat_ports_prefetch loaded). */
-#define PREDICT_WORDS 2
-
-bool nat_ports_predict(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint64_t now, uint32_t *out_addr, uint16_t *out_port)
-{
-	int pi = nat_proto_idx(proto);
-	const struct space *s;
-	const struct sub *sb;
-	uint32_t si, start, end;
-	int32_t port;
-	uint64_t pm;
-
-	if (!p || pi < 0 || !out_addr || !out_port || in_port < 1024)
-		return false;
-	/* nat_ports_alloc ends the hold-down of what is due first: then a
-	 * held port it would take may be free (rare: give up) */
-	if (p->fifo_n && p->fifo[p->fifo_head].until <= now)
-		return false;
-	si = sub_find(p, in_addr);
-	if (si == NO_IDX)
-		return false;
-	sb = &p->subs[si];
-	if (sb->addr_idx == NO_IDX || sb->used[pi] >= p->cfg.quota)
-		return false;
-	s = p->sp[sb->addr_idx * NAT_PI_COUNT + (uint32_t)pi];
-	if (!s)
-		return false;
-	if (block_mode(p)) { /* the inside port in one of its blocks */
-		uint32_t b;
-
-		if (in_port < p->cfg.port_lo || in_port > p->cfg.port_hi || !port_free(s, in_port))
-			return false;
-		b = (in_port - p->cfg.port_lo) / p->cfg.block;
-		if (b >= p->n_blocks || s->blk_owner[b] != si + 1)
-			return false;
-		*out_addr = p->addrs[sb->addr_idx];
-		*out_port = in_port;
-		return true;
-	}
-	/*
-	 * One port at a time: nat_ports_alloc's search, from the same start
-	 * (the inside port in the slice, else the hash's point), as far as
-	 * PREDICT_WORDS words without wrapping.  Going past a busy or held
-	 * inside port matters: after a wave of expiries most inside ports are
-	 * in hold-down, and the port taken is a few bits further on.
-	 */
-	if (p->own_n == 0 || (pi == NAT_PI_ICMP && (in_port < p->cfg.port_lo ||
-						    in_port > p->cfg.port_hi)))
-		return false; /* (alloc's own cases) */
-	start = in_port >= p->own_lo && in_port <= p->own_hi
-			? in_port
-			: p->own_lo + hash32(in_addr ^ ((uint32_t)in_port << 16) ^ (uint32_t)pi) %
-					      p->own_n;
-	end = (start & ~63u) + 64 * PREDICT_WORDS - 1;
-	if (end > p->own_hi)
-		end = p->own_hi;
-	pm = pi == NAT_PI_ICMP ? ~0ull : (in_port & 1) ? 0xaaaaaaaaaaaaaaaaull : 0x5555555555555555ull;
-	port = scan_range(s, start, end, pm);
-	if (port < 0)
-		return false;
-	*out_addr = p->addrs[sb->addr_idx];
-	*out_port = (uint16_t)port;
-	return true;
 }
 
 int nat_ports_alloc(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint16_t in_port,
@@ -755,29 +492,6 @@ int nat_ports_release(struct nat_ports *p, uint8_t proto, uint32_t in_addr, uint
 		s->n_busy--;
 	sub_maybe_free(p, si);
 	return 0;
-}
-
-void nat_ports_prefetch_release(const struct nat_ports *p, uint8_t proto, uint32_t in_addr,
-				uint32_t out_addr, uint16_t out_port, unsigned stage)
-{
-	int pi = nat_proto_idx(proto);
-	const struct space *s;
-	uint32_t ai, si;
-
-	if (!p || pi < 0)
-		return;
-	if (stage == 0) {
-		__builtin_prefetch(&p->heads[hash32(in_addr) & p->mask]);
-		ai = addr_index(p, out_addr); /* (a few entries: cached) */
-		s = ai == NO_IDX ? NULL : p->sp[ai * NAT_PI_COUNT + (uint32_t)pi];
-		if (s) {
-			__builtin_prefetch(&s->w[out_port / 64], 1);
-		}
-		return;
-	}
-	si = p->heads[hash32(in_addr) & p->mask];
-	if (si != NO_IDX)
-		__builtin_prefetch(&p->subs[si], 1);
 }
 
 int nat_ports_reserve(struct nat_ports *p, uint8_t proto, uint32_t out_addr, uint16_t out_port)
