@@ -113,6 +113,7 @@ const struct nc_ops nat_session_ops = {
 	.priv_size = sizeof(struct nat_sess_nc),
 	.process = session_process,
 	.flow_key = nat_session_flow_key,
+	.flow_match = nat_session_flow_match,
 };
 
 static int listener_init(struct netchannel *nc, const void *arg)

@@ -310,6 +310,9 @@ void nat_session_gone(void *ctx, struct nat_sess *s, const struct nat_mapping *m
 /* nat_session_ops.flow_key: a session's inside (0) and outside (1) keys
  * from its netchannel's copy (nat_sess_nc.c). */
 void nat_session_flow_key(const struct netchannel *nc, unsigned which, struct nc_flow_key *k);
+/* nat_session_ops.flow_match: the same keys compared without building them. */
+bool nat_session_flow_match(const struct netchannel *nc, unsigned which,
+			    const struct nc_flow_key *k);
 /* Every live session's timeout set for the current timeouts and every
  * copy's tgen current: when p->timeout_gen wraps around (nat_sess_nc.c). */
 void nat_session_retime_all(struct nat_pipeline *p);

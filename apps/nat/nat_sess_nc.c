@@ -110,6 +110,24 @@ void nat_session_flow_key(const struct netchannel *nc, unsigned which, struct nc
 			     f->out_port);
 }
 
+/* nat_session_ops.flow_match: nat_session_flow_key() compared with k
+ * (nc_flow_key_equal) field by field, without building it: the lookup of
+ * every packet that reaches a session compares one key. */
+bool nat_session_flow_match(const struct netchannel *nc, unsigned which,
+			    const struct nc_flow_key *k)
+{
+	const struct nat_sess_nc *f = nc_priv((struct netchannel *)(uintptr_t)nc);
+
+	if (k->family != CLS_IPV4 || k->proto != f->proto)
+		return false;
+	if (which == 0)
+		return k->zone == NAT_SIDE_INSIDE && k->src.v4 == f->in_addr &&
+		       k->sport == f->in_port && k->dst.v4 == f->rem_addr &&
+		       k->dport == f->rem_port;
+	return k->zone == NAT_SIDE_OUTSIDE && k->src.v4 == f->rem_addr &&
+	       k->sport == f->rem_port && k->dst.v4 == f->out_addr && k->dport == f->out_port;
+}
+
 /* After 2^16 timeout changes f->tgen values repeat: give every session its
  * timeout under the current ones, and mark every copy current. */
 void nat_session_retime_all(struct nat_pipeline *p)

@@ -392,6 +392,7 @@ int nc_flow_create(const struct nc_flow_config *cfg, struct nc_flow **out)
 		t->obj_count = cfg->objects.count;
 		t->obj_shift = cfg->objects.shift;
 		t->obj_key = cfg->objects.key;
+		t->obj_match = cfg->objects.match;
 	}
 	t->bq_size = t->nents / RBATCH + 4;
 	t->buckets = rte_zmalloc_socket("nc_flow_b", (size_t)(nb + ov) * sizeof(struct bucket),

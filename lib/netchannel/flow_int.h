@@ -135,6 +135,7 @@ struct nc_flow {
 	uint8_t obj_shift;
 	uint32_t objs;            /* live object flows; read relaxed */
 	void (*obj_key)(const void *obj, unsigned which, struct nc_flow_key *key);
+	bool (*obj_match)(const void *obj, unsigned which, const struct nc_flow_key *key);
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -239,6 +240,8 @@ static inline bool obj_match(const struct nc_flow *t, uint32_t x, const struct k
 	struct nc_flow_key k;
 	struct kq o;
 
+	if (t->obj_match != NULL)
+		return t->obj_match(obj_at(t, x), x & 1u, (const struct nc_flow_key *)q->w);
 	t->obj_key(obj_at(t, x), x & 1u, &k);
 	key_query(&o, &k);
 	if (o.meta != q->meta || o.v4 != q->v4)

@@ -168,6 +168,12 @@ struct nc_flow_objects {
 	/** Key number which (0 or 1) of the object at obj.  Called by readers
 	 *  and the writer; must not call into the table. */
 	void (*key)(const void *obj, unsigned which, struct nc_flow_key *key);
+	/** Optional: is key number which of the object at obj equal to key
+	 *  (nc_flow_key_equal)?  Must answer exactly as building key(obj,
+	 *  which) and comparing would; lookups use it to compare without
+	 *  building the object's key.  NULL: they build it.  Called by readers
+	 *  and the writer; must not call into the table. */
+	bool (*match)(const void *obj, unsigned which, const struct nc_flow_key *key);
 };
 
 struct nc_flow_config {
@@ -232,6 +238,20 @@ static inline bool nc_flow_key_from_pkt(struct nc_flow_key *k, const struct nc_p
 	nc_flow_key_set(k, zone, pi->key.family, pi->key.proto, &pi->key.src, &pi->key.dst,
 			pi->key.sport, pi->key.dport);
 	return true;
+}
+
+/** Are a and b the same key to the table?  Family, protocol, zone, ports
+ *  and addresses (IPv4: src.v4 and dst.v4 only, the rest being zero by
+ *  construction); padding is not compared. */
+static inline bool nc_flow_key_equal(const struct nc_flow_key *a, const struct nc_flow_key *b)
+{
+	if (a->family != b->family || a->proto != b->proto || a->zone != b->zone ||
+	    a->sport != b->sport || a->dport != b->dport)
+		return false;
+	if (a->family == CLS_IPV4)
+		return a->src.v4 == b->src.v4 && a->dst.v4 == b->dst.v4;
+	return memcmp(&a->src, &b->src, sizeof(a->src)) == 0 &&
+	       memcmp(&a->dst, &b->dst, sizeof(a->dst)) == 0;
 }
 
 /** Key of the opposite direction: addresses and ports swapped, same zone. */

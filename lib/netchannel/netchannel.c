@@ -279,11 +279,6 @@ void nc_close(struct netchannel *nc)
 	nc_unref(nc);
 }
 
-void *nc_priv(struct netchannel *nc)
-{
-	return nc ? nc->priv : NULL;
-}
-
 const struct nc_ops *nc_ops_of(const struct netchannel *nc)
 {
 	return nc ? nc->ops : NULL;
@@ -391,6 +386,17 @@ static void arena_flow_key(const void *obj, unsigned which, struct nc_flow_key *
 	nc->ops->flow_key(nc, which, key);
 }
 
+static bool arena_flow_match(const void *obj, unsigned which, const struct nc_flow_key *key)
+{
+	const struct netchannel *nc = obj;
+	struct nc_flow_key k;
+
+	if (nc->ops->flow_match != NULL)
+		return nc->ops->flow_match(nc, which, key);
+	nc->ops->flow_key(nc, which, &k);
+	return nc_flow_key_equal(&k, key);
+}
+
 int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 {
 	static _Atomic unsigned seq;
@@ -464,6 +470,7 @@ int nc_engine_create(const struct nc_engine_config *cfg, struct nc_engine **out)
 			.count = (uint32_t)e->arena_slots,
 			.shift = ARENA_SHIFT,
 			.key = arena_flow_key,
+			.match = arena_flow_match,
 		},
 	};
 	rc = nc_flow_create(&fc, &e->flows);

@@ -160,6 +160,13 @@ struct nc_ops {
 	 *  not change while that key is in the flow table.  Called from
 	 *  lookups on the engine's thread; must not call into the engine. */
 	void (*flow_key)(const struct netchannel *nc, unsigned which, struct nc_flow_key *key);
+	/** Optional, with flow_key: is key number which equal to key
+	 *  (nc_flow_key_equal)?  Must answer exactly as building
+	 *  flow_key(nc, which) and comparing would.  A lookup that meets the
+	 *  netchannel in a bucket then compares without building its key.
+	 *  Same calling rules as flow_key. */
+	bool (*flow_match)(const struct netchannel *nc, unsigned which,
+			   const struct nc_flow_key *key);
 };
 
 struct nc_engine_config {
@@ -314,8 +321,15 @@ void nc_unref(struct netchannel *nc);
 /** Current reference count (for tests and diagnostics).  Any thread. */
 uint32_t nc_refcount(const struct netchannel *nc);
 
-/** Private state (ops->priv_size bytes, 8-byte aligned).  Any thread. */
-void *nc_priv(struct netchannel *nc);
+/** Bytes of a netchannel's header: its private state follows it. */
+#define NC_HEADER_BYTES 32
+
+/** Private state (ops->priv_size bytes, 8-byte aligned), NULL for NULL.
+ *  Inline: a packet's process() usually starts here.  Any thread. */
+static inline void *nc_priv(struct netchannel *nc)
+{
+	return nc ? (void *)((uintptr_t)nc + NC_HEADER_BYTES) : NULL;
+}
 /** Type, engine and id (unique among live netchannels; ids are reused,
  *  nc_id64 adds a generation that makes a stale one recognisable). */
 const struct nc_ops *nc_ops_of(const struct netchannel *nc);

@@ -64,7 +64,9 @@ struct netchannel {
 	uint64_t rx_pkts;
 	alignas(8) unsigned char priv[];
 };
-_Static_assert(sizeof(struct netchannel) == 32, "netchannel header: 32 bytes");
+_Static_assert(sizeof(struct netchannel) == NC_HEADER_BYTES &&
+		       offsetof(struct netchannel, priv) == NC_HEADER_BYTES,
+	       "netchannel header: 32 bytes, nc_priv() right after it");
 
 /* A malloc'd netchannel is preceded by its engine (NULL once detached). */
 #define NC_MHDR sizeof(struct nc_engine *_Atomic)

@@ -5,12 +5,14 @@
  * while a hairpin pair's are flow entries; and the record's timeout
  * follows timeout changes through the copy's generation (tgen), including
  * when the 16-bit generation wraps around.  Checked through what a user
- * sees: the engine's counters, the translated frames and expiry times.
+ * sees: the engine's counters, the translated frames and expiry times;
+ * and the fast compare (flow_match) against building the key (flow_key).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 
 #include "nat_pipeline.h"
+#include "nat_pipeline_int.h"
 #include "nat_test_util.h"
 #include "nat_test_eal.h"
 #include "netchannel.h"
@@ -149,4 +151,58 @@ Test(nat_session_nc, timeout_generation_wraps)
 	cr_assert_eq(nat_pipeline_expire(p, 1409, 1 << 16), 0);
 	cr_assert_eq(nat_pipeline_expire(p, 1410, 1 << 16), 1);
 	nat_pipeline_free(p);
+}
+
+/* nat_session_ops.flow_match answers as building the key with flow_key
+ * and comparing (nc_flow_key_equal) would: random session copies, each
+ * against its own two keys, against them with one field changed, and
+ * against the other key number (small value ranges make near misses). */
+Test(nat_session_nc, flow_match_agrees_with_flow_key)
+{
+	_Alignas(64) unsigned char obj[NC_HEADER_BYTES + sizeof(struct nat_sess_nc)];
+	const struct netchannel *nc = (const struct netchannel *)(void *)obj;
+	struct nat_sess_nc *f = (struct nat_sess_nc *)(void *)(obj + NC_HEADER_BYTES);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	unsigned hits = 0, misses = 0;
+
+	memset(obj, 0, sizeof(obj));
+	for (unsigned i = 0; i < 20000; i++) {
+		struct nc_flow_key k, built;
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		f->in_addr = IP4(10, 0, 0, (uint8_t)(x >> 60));
+		f->out_addr = IP4(198, 51, 100, (uint8_t)(x >> 56 & 3));
+		f->rem_addr = (x >> 54 & 1) ? f->in_addr : IP4(192, 0, 2, (uint8_t)(x >> 50 & 3));
+		f->in_port = (uint16_t)(1000 + (x >> 46 & 3));
+		f->out_port = (x >> 45 & 1) ? f->in_port : (uint16_t)(1000 + (x >> 41 & 3));
+		f->rem_port = (uint16_t)(1000 + (x >> 37 & 3));
+		f->proto = (x >> 35 & 1) ? 17 : 6;
+		for (unsigned which = 0; which < 2; which++) {
+			nat_session_flow_key(nc, which, &k);
+			switch ((x >> (8 + 4 * which)) & 7) {
+			case 0: k.src.v4 ^= 1u << (x >> 20 & 31); break;
+			case 1: k.dst.v4 ^= 1u << (x >> 20 & 31); break;
+			case 2: k.sport ^= (uint16_t)(1u << (x >> 20 & 15)); break;
+			case 3: k.dport ^= (uint16_t)(1u << (x >> 20 & 15)); break;
+			case 4: k.zone ^= 1; break;
+			case 5: k.proto = k.proto == 17 ? 6 : 17; break;
+			case 6: k.family = CLS_IPV6; break;
+			default: break; /* the key itself */
+			}
+			for (unsigned w = 0; w < 2; w++) {
+				bool want;
+
+				nat_session_flow_key(nc, w, &built);
+				want = nc_flow_key_equal(&built, &k);
+				cr_assert_eq(nat_session_flow_match(nc, w, &k), want,
+					     "iteration %u, key %u against key %u", i, which, w);
+				if (want)
+					hits++;
+				else
+					misses++;
+			}
+		}
+	}
+	cr_assert_gt(hits, 3000u); /* about 1 in 8 of a key against itself */
+	cr_assert_gt(misses, 30000u);
 }
