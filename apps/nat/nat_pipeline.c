@@ -122,28 +122,39 @@ static int listener_init(struct netchannel *nc, const void *arg)
 	return 0;
 }
 
+static int listener_action(const struct nat_listener *ls)
+{
+	return ls->rule.action == NAT_ACT_DNAT ? NAT_ACT_NONE : (int)ls->rule.action;
+}
+
 /* Sessions are created on the listener's slow path (nat_slow_path), which
  * also handles what never gets a session (bypass, drop, ICMP errors,
- * fragments, refusals): accept() hands every packet to it. */
+ * fragments, refusals): accept() hands every packet to it.  The engine
+ * calls accept() for each missed packet of a burst before it calls any
+ * process(), so the slow path's first prefetch stage starts here: the
+ * first packets of the burst then find their first loads done, where
+ * process()'s pipeline alone would wait for them (its prologue). */
 static struct netchannel *listener_accept(struct netchannel *l, struct nc_pkt *pkt)
 {
-	(void)pkt;
+	const struct nat_listener *ls = nc_priv(l);
+
+	nat_slow_path_prefetch(ls->p, pkt, listener_action(ls), 0);
 	return l;
 }
 
 static void listener_process(struct netchannel *l, struct nc_pkt *const pkts[], unsigned n)
 {
 	struct nat_listener *ls = nc_priv(l);
-	int action = ls->rule.action == NAT_ACT_DNAT ? NAT_ACT_NONE : (int)ls->rule.action;
-
-	const int S = NAT_SLOW_PREFETCH_STAGES;
+	int action = listener_action(ls);
+	/* the stages after the first (listener_accept ran it) */
+	const int S = NAT_SLOW_PREFETCH_STAGES - 1;
 
 	if (n == 1) {
 		finish(ls->p, pkts[0], nat_slow_path(ls->p, pkts[0], action));
 		return;
 	}
 	/*
-	 * A software pipeline: packet j's prefetch stage st runs S + 1 - st
+	 * A software pipeline: packet j's prefetch stage 1 + k runs S + 1 - k
 	 * packets before it is processed, one stage per packet processed, so
 	 * a stage's loads have a packet's processing time to arrive before the
 	 * next stage reads them, and the last stage's (the new mapping's
@@ -152,11 +163,11 @@ static void listener_process(struct netchannel *l, struct nc_pkt *const pkts[], 
 	 * at 1 M sessions; as this pipeline, faster by a sixth.)
 	 */
 	for (int i = -S - 1; i < (int)n; i++) {
-		for (int st = 0; st < S; st++) {
-			int j = i + S + 1 - st;
+		for (int k = 0; k < S; k++) {
+			int j = i + S + 1 - k;
 
 			if (j >= 0 && j < (int)n)
-				nat_slow_path_prefetch(ls->p, pkts[j], action, (unsigned)st);
+				nat_slow_path_prefetch(ls->p, pkts[j], action, (unsigned)(1 + k));
 		}
 		if (i >= 0)
 			finish(ls->p, pkts[i], nat_slow_path(ls->p, pkts[i], action));
