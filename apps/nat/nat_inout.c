@@ -713,11 +713,10 @@ void nat_slow_path_prefetch(struct nat_pipeline *p, const struct nc_pkt *pkt, in
 			nat_mapping_prefetch_find(p->st, false, proto, pi->key.dst.v4, dst_port(pi));
 		return;
 	}
-	if (stage == 0) {
+	/* (no session index bucket: most mappings' sessions are not in it,
+	 * nat_session.c LIST_MAX) */
+	if (stage == 0)
 		nat_mapping_prefetch_find(p->st, true, proto, pi->key.src.v4, src_port(pi));
-		nat_sess_prefetch(p->st, proto, pi->key.src.v4, src_port(pi), pi->key.dst.v4,
-				  rem_port_of(proto, pi->key.dport));
-	}
 	a = action == NAT_ACT_MASQUERADE ? p->masq : action == NAT_ACT_SNAT ? p->pool : NULL;
 	if (!a)
 		return;

@@ -24,6 +24,19 @@ struct nat_session_table {
 _Static_assert(sizeof(struct nat_sess) == 32, "a session record: 32 bytes, two a line");
 
 /*
+ * The (mapping, remote) index holds only the sessions of mappings that have
+ * had more than LIST_MAX sessions at once: up to LIST_MAX, a session is
+ * found by walking its mapping's list, whose records the walk reads
+ * anyway.  Most mappings of a client NAT have one session (a DNS query,
+ * an HTTPS connection), so most sessions never cost an index insert and
+ * remove (a cache miss each at millions of sessions).  Invariant: every
+ * session of a mapping with more than LIST_MAX sessions is indexed
+ * (NAT_SESS_INDEXED), so nat_sess_find walks at most LIST_MAX records or
+ * reads the index; a session stays indexed until it goes.
+ */
+#define LIST_MAX 2u
+
+/*
  * Last-use times are kept in 32 bits, relative to t->base: 0 until a time
  * of 2^32 or more is stored, so exact for any clock below that (seconds:
  * until 2106).  A later time moves the base up to 2^31 behind it (rebase:
@@ -308,7 +321,8 @@ static struct nat_mapping *sess_remove(struct nat_session_table *t, struct nat_s
 
 	if (t->cfg.session_freed)
 		t->cfg.session_freed(t->cfg.ctx, s, m);
-	ht_remove(&t->h_sess, hash_sess_of(t, m, s->rem_addr, s->rem_port), i);
+	if (s->live & NAT_SESS_INDEXED)
+		ht_remove(&t->h_sess, hash_sess_of(t, m, s->rem_addr, s->rem_port), i);
 	if (s->mprev == NIL)
 		m->sess_head = s->mnext;
 	else
@@ -344,16 +358,67 @@ static inline uint32_t find_sess(const struct nat_session_table *t, uint64_t hv,
 	return ht_find(t, &t->h_sess, hv, eq_sess, &k);
 }
 
+/* The session of m (index mi) with the remote endpoint, or NIL: its list
+ * up to LIST_MAX sessions, else the index (see LIST_MAX). */
+static uint32_t sess_lookup(const struct nat_session_table *t, const struct nat_mapping *m,
+			    uint32_t mi, uint32_t rem_addr, uint16_t rem_port)
+{
+	if (m->n_sessions <= LIST_MAX) {
+		for (uint32_t i = m->sess_head; i != NIL; i = t->sess[i].mnext)
+			if (t->sess[i].rem_addr == rem_addr && t->sess[i].rem_port == rem_port)
+				return i;
+		return NIL;
+	}
+	return find_sess(t, hash_sess_of(t, m, rem_addr, rem_port), mi, rem_addr, rem_port);
+}
+
 struct nat_sess *nat_sess_find(const struct nat_session_table *t, const struct nat_mapping *m,
 			       uint32_t rem_addr, uint16_t rem_port)
 {
-	uint32_t mi, i;
+	uint32_t i;
 
 	if (!t || !m || m->n_sessions == 0)
 		return NULL;
-	mi = (uint32_t)(m - t->maps);
-	i = find_sess(t, hash_sess_of(t, m, rem_addr, rem_port), mi, rem_addr, rem_port);
+	i = sess_lookup(t, m, (uint32_t)(m - t->maps), rem_addr, rem_port);
 	return i == NIL ? NULL : &t->sess[i];
+}
+
+/* Index session i of m; 0 or -ENOMEM. */
+static int sess_index(struct nat_session_table *t, const struct nat_mapping *m, uint32_t i)
+{
+	struct nat_sess *s = &t->sess[i];
+	int rc = ht_insert(&t->h_sess, &t->rng, hash_sess_of(t, m, s->rem_addr, s->rem_port), i);
+
+	if (rc == 0)
+		s->live |= NAT_SESS_INDEXED;
+	return rc;
+}
+
+static void sess_unindex(struct nat_session_table *t, const struct nat_mapping *m, uint32_t i)
+{
+	struct nat_sess *s = &t->sess[i];
+
+	ht_remove(&t->h_sess, hash_sess_of(t, m, s->rem_addr, s->rem_port), i);
+	s->live &= (uint8_t)~NAT_SESS_INDEXED;
+}
+
+/* m is about to get its (LIST_MAX + 1)th session: index those of its
+ * sessions that are not; 0, or -ENOMEM with none of them indexed. */
+static int index_mapping(struct nat_session_table *t, const struct nat_mapping *m)
+{
+	uint32_t done[LIST_MAX], n = 0;
+
+	for (uint32_t i = m->sess_head; i != NIL; i = t->sess[i].mnext) {
+		if (t->sess[i].live & NAT_SESS_INDEXED)
+			continue;
+		if (sess_index(t, m, i) != 0) {
+			while (n > 0)
+				sess_unindex(t, m, done[--n]);
+			return -ENOMEM;
+		}
+		done[n++] = i;
+	}
+	return 0;
 }
 
 uint32_t nat_session_timeout(const struct nat_session_table *t, uint8_t proto,
@@ -372,24 +437,33 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	struct nat_sess *s;
 	uint32_t i, mi;
 	uint64_t hv;
+	bool indexed;
 	int rc;
 
 	if (!t || !m || !out || m < t->maps || m >= t->maps + t->cfg.max_mappings || !m->live)
 		return -EINVAL;
 	mi = (uint32_t)(m - t->maps);
-	hv = hash_sess_of(t, m, rem_addr, rem_port);
 	/* a mapping without sessions has none to find: no lookup */
-	if (m->n_sessions == 0)
-		ht_prefetch(&t->h_sess, hv);
-	else if (find_sess(t, hv, mi, rem_addr, rem_port) != NIL)
+	if (m->n_sessions != 0 && sess_lookup(t, m, mi, rem_addr, rem_port) != NIL)
 		return -EEXIST;
 	if (t->free_sess == NIL)
 		return -ENOSPC;
 	i = t->free_sess;
 	s = &t->sess[i];
-	rc = ht_insert(&t->h_sess, &t->rng, hv, i);
-	if (rc != 0)
-		return rc;
+	indexed = m->n_sessions >= LIST_MAX;
+	if (indexed) {
+		if (m->n_sessions == LIST_MAX && index_mapping(t, m) != 0)
+			return -ENOMEM;
+		hv = hash_sess_of(t, m, rem_addr, rem_port);
+		rc = ht_insert(&t->h_sess, &t->rng, hv, i);
+		if (rc != 0) {
+			if (m->n_sessions == LIST_MAX) /* back as it was: unindexed */
+				for (uint32_t k = m->sess_head; k != NIL; k = t->sess[k].mnext)
+					if (t->sess[k].live & NAT_SESS_INDEXED)
+						sess_unindex(t, m, k);
+			return rc;
+		}
+	}
 	t->free_sess = s->mnext;
 	if (t->free_sess != NIL) /* the next add's record */
 		__builtin_prefetch(&t->sess[t->free_sess], 1);
@@ -398,7 +472,7 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
 	s->rem_addr = rem_addr;
 	s->rem_port = rem_port;
 	s->tcp_state = NAT_TCP_CLOSED;
-	s->live = 1;
+	s->live = indexed ? NAT_SESS_LIVE | NAT_SESS_INDEXED : NAT_SESS_LIVE;
 	set_last(t, s, now);
 	s->timeout = nat_session_timeout(t, m->proto, NAT_TCP_CLOSED);
 	s->mprev = NIL;
@@ -418,13 +492,6 @@ void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, u
 {
 	if (t)
 		ht_prefetch(inside ? &t->h_in : &t->h_out, hash_ep(t, proto, addr, port));
-}
-
-void nat_sess_prefetch(const struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
-{
-	if (t)
-		ht_prefetch(&t->h_sess, hash_sess(t, proto, in_addr, in_port, rem_addr, rem_port));
 }
 
 void nat_session_prefetch_add(const struct nat_session_table *t, uint8_t proto,
@@ -563,14 +630,18 @@ static void expire_prefetch(const struct nat_session_table *t, const uint32_t *c
 				hi = hash_ep(t, m->proto, m->in_addr, m->in_port);
 				ho = hash_ep(t, m->proto, m->out_addr, m->out_port);
 			}
+			bool indexed = s->live & NAT_SESS_INDEXED;
+
 			if (stage == 1) {
-				ht_prefetch(&t->h_sess, hs);
+				if (indexed)
+					ht_prefetch(&t->h_sess, hs);
 				if (map_too) {
 					ht_prefetch(&t->h_in, hi);
 					ht_prefetch(&t->h_out, ho);
 				}
 			} else {
-				ht_prefetch_remove(&t->h_sess, hs, cand[k]);
+				if (indexed)
+					ht_prefetch_remove(&t->h_sess, hs, cand[k]);
 				if (map_too) {
 					ht_prefetch_remove(&t->h_in, hi, s->map);
 					ht_prefetch_remove(&t->h_out, ho, s->map);
@@ -758,9 +829,9 @@ static bool map_live(const struct nat_session_table *t, uint32_t i)
 	return t->maps[i].live;
 }
 
-static bool sess_live(const struct nat_session_table *t, uint32_t i)
+static bool sess_indexed(const struct nat_session_table *t, uint32_t i)
 {
-	return t->sess[i].live;
+	return (t->sess[i].live & NAT_SESS_INDEXED) != 0;
 }
 
 static uint64_t map_hash_in(const struct nat_session_table *t, uint32_t i)
@@ -818,7 +889,7 @@ int nat_session_check(const struct nat_session_table *t)
 	a = ht_check(t, &t->h_in, t->cfg.max_mappings, map_live, map_hash_in, eq_in, map_key_in);
 	b = ht_check(t, &t->h_out, t->cfg.max_mappings, map_live, map_hash_out, eq_out,
 		     map_key_out);
-	c = ht_check(t, &t->h_sess, t->cfg.max_sessions, sess_live, sess_hash, eq_sess,
+	c = ht_check(t, &t->h_sess, t->cfg.max_sessions, sess_indexed, sess_hash, eq_sess,
 		     sess_key_of);
 	if (a < 0 || b < 0 || c < 0)
 		return -EFAULT;
@@ -832,6 +903,9 @@ int nat_session_check(const struct nat_session_table *t)
 		for (k = m->sess_head; k != NIL; prev = k, k = t->sess[k].mnext) {
 			if (k >= t->cfg.max_sessions || !t->sess[k].live || t->sess[k].map != i ||
 			    t->sess[k].mprev != prev || ++cnt > m->n_sessions)
+				return -EFAULT;
+			/* past LIST_MAX sessions, nat_sess_find reads only the index */
+			if (m->n_sessions > LIST_MAX && !(t->sess[k].live & NAT_SESS_INDEXED))
 				return -EFAULT;
 		}
 		if (cnt != m->n_sessions)

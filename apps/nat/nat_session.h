@@ -37,7 +37,10 @@
  * lists linked through the free records), so a record never moves: the
  * pipeline keeps references to sessions (pointers, or 32-bit indexes:
  * nat_sess_index).  Three hash indexes map a key to a
- * record index: inside key, external key, (mapping, remote).  Each is an
+ * record index: inside key, external key, (mapping, remote) — the last
+ * only for the sessions of mappings that have had more than two at once;
+ * up to two, a session is found on its mapping's list (most mappings
+ * have one: no index insert or remove for their sessions).  Each is an
  * open-addressing table of 64-byte buckets (one cache line) of 10 slots,
  * each slot a 16-bit signature of the key's hash and a record index; a
  * lookup compares the signatures of a bucket at once and reads a record
@@ -94,12 +97,17 @@ struct nat_mapping {
 	uint64_t created;
 };
 
+#define NAT_SESS_LIVE 0x01
+#define NAT_SESS_INDEXED 0x02
+
 struct nat_sess {
 	uint32_t map;                /**< index of its mapping */
 	uint32_t rem_addr;
 	uint16_t rem_port;
 	uint8_t tcp_state;           /**< enum nat_tcp_state (TCP only) */
-	uint8_t live;
+	uint8_t live;                /**< 0: free; else NAT_SESS_LIVE, and
+				      *   NAT_SESS_INDEXED once in the
+				      *   (mapping, remote) index */
 	uint32_t timeout;            /**< idle timeout, seconds */
 	uint32_t last_rel;           /**< last refresh, relative: nat_sess_last() */
 	uint32_t mnext, mprev;       /**< the mapping's list (free record: free list) */
@@ -194,15 +202,6 @@ int nat_sess_add(struct nat_session_table *t, struct nat_mapping *m, uint32_t re
  */
 void nat_mapping_prefetch_find(const struct nat_session_table *t, bool inside, uint8_t proto,
 			       uint32_t addr, uint16_t port);
-
-/**
- * Hint: the session (remote rem_addr:rem_port) of the mapping of inside
- * endpoint (proto, in_addr, in_port) is about to be looked up or added
- * (nat_sess_find, nat_sess_add), whether or not that mapping exists yet:
- * start loading its index bucket.  No effect on the table.
- */
-void nat_sess_prefetch(const struct nat_session_table *t, uint8_t proto, uint32_t in_addr,
-		       uint16_t in_port, uint32_t rem_addr, uint16_t rem_port);
 
 /**
  * Hint: a mapping with external endpoint (proto, out_addr, out_port) is

@@ -114,6 +114,56 @@ Test(nat_session, filtering_modes)
 	}
 }
 
+/* A mapping's sessions are found on its list up to two, in the index
+ * past that (nat_session.h); growing past two and back, in any order of
+ * removal, every live session is found, every gone one is not, duplicates
+ * are refused, and nat_session_check (which checks that a mapping with
+ * more than two sessions has all of them indexed) holds at every step. */
+Test(nat_session, sessions_of_a_mapping_growing_and_shrinking)
+{
+	struct nat_session_table *t = mk(NAT_FILTER_APDF, 64);
+	struct nat_mapping *m;
+	struct nat_sess *s[8], *dup;
+	bool live[8] = {false};
+
+	cr_assert_eq(nat_mapping_add(t, 17, IN, 5000, OUT, 6000, 0, 1, &m), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		/* grow to 8, one by one */
+		for (unsigned k = 0; k < 8; k++) {
+			if (live[k])
+				continue;
+			cr_assert_eq(nat_sess_add(t, m, R1 + k, (uint16_t)(53 + k), 2, &s[k]), 0);
+			live[k] = true;
+			cr_assert_eq(nat_session_check(t), 0, "round %u, add %u", round, k);
+			cr_assert_eq(nat_sess_add(t, m, R1 + k, (uint16_t)(53 + k), 2, &dup), -EEXIST);
+		}
+		for (unsigned k = 0; k < 8; k++)
+			cr_assert_eq(nat_sess_find(t, m, R1 + k, (uint16_t)(53 + k)), s[k]);
+		/* shrink to 1 in an order that differs per round */
+		for (unsigned j = 0; j < 7; j++) {
+			unsigned k = (j * (round * 2 + 3)) % 8;
+
+			if (!live[k])
+				k = (k + 1) % 8;
+			cr_assert(live[k]);
+			cr_assert_eq(nat_sess_delete(t, s[k], 3), 0);
+			live[k] = false;
+			cr_assert_eq(nat_session_check(t), 0, "round %u, delete %u", round, k);
+			for (unsigned q = 0; q < 8; q++) {
+				struct nat_sess *f = nat_sess_find(t, m, R1 + q, (uint16_t)(53 + q));
+
+				cr_assert_eq(f, live[q] ? s[q] : NULL, "round %u, session %u", round, q);
+				cr_assert_eq(nat_session_filter_allows(t, m, R1 + q, (uint16_t)(53 + q)),
+					     live[q]);
+			}
+			/* the same remote address, another port: a different session */
+			cr_assert_null(nat_sess_find(t, m, R1 + k, 9));
+		}
+	}
+	cr_assert_eq(nat_session_count(t), 1);
+	nat_session_free(t);
+}
+
 Test(nat_session, expiry_frees_mapping_after_last_session)
 {
 	struct nat_session_table *t = mk(NAT_FILTER_APDF, 16);
