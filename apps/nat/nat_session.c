@@ -99,12 +99,11 @@ static inline uint64_t hash_ep(const struct nat_session_table *t, uint8_t proto,
 
 /*
  * Hash of a session key (mapping, remote endpoint).  The mapping enters by
- * its inside endpoint, not its record index: a new flow's packet names the
- * inside endpoint, while the index of the mapping it will get is not known
- * before nat_mapping_add, so only this way can the slow path prefetch a new
- * session's index bucket a burst ahead (nat_sess_prefetch).  A mapping's
- * inside endpoint is fixed for its life, so the hash of a key never
- * changes; the key compared stays the index (eq_sess).
+ * its inside endpoint, not its record index, so that the bucket of a
+ * session not yet made is known from its packet alone (the slow path once
+ * prefetched it; since most sessions are not indexed, LIST_MAX, it no
+ * longer does).  A mapping's inside endpoint is fixed for its life, so the
+ * hash of a key never changes; the key compared stays the index (eq_sess).
  */
 static inline uint64_t hash_sess(const struct nat_session_table *t, uint8_t proto,
 				 uint32_t in_addr, uint16_t in_port, uint32_t addr, uint16_t port)
@@ -596,7 +595,8 @@ static inline bool looks_idle(const struct nat_session_table *t, const struct na
 /*
  * Expiry works in batches of the sessions that look idle in up to
  * EXPIRE_BATCH slots: at millions of sessions, each removal misses on its
- * mapping, three index buckets (session, inside, outside) and the caller's
+ * mapping, up to three index buckets (inside, outside, and the session's
+ * if it is indexed) and the caller's
  * state (its netchannel, flow keys, port bitmaps), one after another.  A
  * batch first starts all of those loads, in stages that each read what the
  * one before loaded, and then removes its sessions in slot order, each

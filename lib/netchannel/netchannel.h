@@ -413,8 +413,8 @@ int nc_engine_add_flow(struct nc_engine *e, const struct nc_flow_key *key, struc
  * a netchannel whose ops have flow_key and whose header and priv take at
  * most 64 bytes (priv_size <= 32) is allocated from the engine's arena,
  * and its key is then kept only in it — the table's slot names the
- * netchannel, and a lookup compares with ops->flow_key() on the line the
- * packet's process() reads anyway (no 32-byte entry, one cache miss less
+ * netchannel, and a lookup compares with ops->flow_match() (or a key built
+ * by ops->flow_key()) on the line the packet's process() reads anyway (no 32-byte entry, one cache miss less
  * per packet).  Other netchannels, and engines with cfg.qsbr, get an
  * ordinary entry.  Remove with nc_engine_del_flow().
  * @return 0; -EEXIST; -ENOSPC; -ESHUTDOWN (the engine is being freed);
