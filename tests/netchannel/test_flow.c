@@ -96,6 +96,16 @@ Test(flow, key_helpers)
 	memset(&b, 0xff, sizeof(b));
 	nc_flow_key_set(&b, 3, CLS_IPV4, 17, &s, &d, 5353, 53);
 	cr_assert(!memcmp(&a, &b, sizeof(a)), "from_pkt and set agree, padding zero");
+	cr_assert_eq(b.sport, 5353);
+	cr_assert_eq(b.dport, 53);
+	cr_assert_eq(b.zone, 3);
+	cr_assert_eq(b.family, CLS_IPV4);
+	cr_assert_eq(b.proto, 17);
+	for (size_t i = 0; i < sizeof(b.pad); i++)
+		cr_assert_eq(b.pad[i], 0);
+	nc_flow_key_set(&b, 0xbeef, CLS_IPV6, 0xfe, &s, &d, 0xfffe, 0x8001);
+	cr_assert(b.sport == 0xfffe && b.dport == 0x8001 && b.zone == 0xbeef &&
+		  b.family == CLS_IPV6 && b.proto == 0xfe, "every field where it belongs");
 	nc_flow_key_reverse(&r, &a);
 	cr_assert_eq(r.sport, 53);
 	cr_assert_eq(r.dst.v4, 0x0a000002);
