@@ -2,8 +2,9 @@
 #ifndef NCNAT_NAT_SESSION_HT_H
 #define NCNAT_NAT_SESSION_HT_H
 /*
- * The session table's hash indexes (included by nat_session.c only; the design
- * is in nat_session.h): record indexes by key hash in bucketed cuckoo
+ * The session table's hash indexes (included through nat_session_int.h by
+ * the table and its consistency check; functions a file does not use are
+ * marked unused; the design is in nat_session.h): record indexes by key hash in bucketed cuckoo
  * hashing, 64-byte buckets of 10 slots with 16-bit signatures.  The keys
  * live in the caller's records: a lookup calls back to compare one.
  */
@@ -140,7 +141,7 @@ static inline void nalt_dec(struct ht_bucket *b, uint16_t sig)
  * miss (a page walk of its own at millions of entries).  Only the 2 MiB
  * pages inside the array are affected; the memory stays malloc's.
  */
-static void want_huge_pages(void *p, size_t bytes)
+static __attribute__((unused)) void want_huge_pages(void *p, size_t bytes)
 {
 #ifdef MADV_HUGEPAGE
 	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
@@ -154,7 +155,7 @@ static void want_huge_pages(void *p, size_t bytes)
 #endif
 }
 
-static int ht_init(struct ht *h, uint32_t cap)
+static __attribute__((unused)) int ht_init(struct ht *h, uint32_t cap)
 {
 	size_t bytes;
 
@@ -171,7 +172,7 @@ static int ht_init(struct ht *h, uint32_t cap)
 	return 0;
 }
 
-static void ht_fini(struct ht *h)
+static __attribute__((unused)) void ht_fini(struct ht *h)
 {
 	free(h->b);
 	free(h->over);
@@ -180,7 +181,7 @@ static void ht_fini(struct ht *h)
 /* Does record i have this key?  ctx: the caller's (the table). */
 typedef bool (*key_eq_fn)(const void *ctx, uint32_t i, const void *key);
 
-static uint32_t __attribute__((noinline))
+static uint32_t __attribute__((noinline, unused))
 over_find(const void *t, const struct ht *h, uint32_t p, uint16_t sig,
 	  key_eq_fn eq, const void *key)
 {
@@ -262,7 +263,7 @@ static inline uint64_t rng_next(uint64_t *s)
  * without a slot after HT_KICKS moves goes to the overflow list, which has
  * room (the caller made sure).
  */
-static void __attribute__((noinline))
+static void __attribute__((noinline, unused))
 ht_walk(struct ht *h, uint64_t *rng, uint32_t p, uint32_t a, uint16_t sig, uint32_t idx)
 {
 	uint64_t r = rng_next(rng);
@@ -298,7 +299,7 @@ ht_walk(struct ht *h, uint64_t *rng, uint32_t p, uint32_t a, uint16_t sig, uint3
 
 /* Insert a key known to be absent.  @return 0; -ENOMEM (an overflow list
  * could not grow). */
-static int ht_insert(struct ht *h, uint64_t *rng, uint64_t hv, uint32_t idx)
+static __attribute__((unused)) int ht_insert(struct ht *h, uint64_t *rng, uint64_t hv, uint32_t idx)
 {
 	uint16_t sig = ht_sig(hv);
 	uint32_t p = ht_prim(h, hv), a, m;
@@ -328,7 +329,7 @@ static int ht_insert(struct ht *h, uint64_t *rng, uint64_t hv, uint32_t idx)
 }
 
 /* Bucket b got a free slot: an overflowed entry that may live there takes it. */
-static void __attribute__((noinline)) over_refill(struct ht *h, uint32_t b)
+static void __attribute__((noinline, unused)) over_refill(struct ht *h, uint32_t b)
 {
 	for (uint32_t k = 0; k < h->n_over; k++) {
 		struct ht_over e = h->over[k];
@@ -344,7 +345,7 @@ static void __attribute__((noinline)) over_refill(struct ht *h, uint32_t b)
 }
 
 /* Remove the entry of record idx, whose key hashes to hv. */
-static void ht_remove(struct ht *h, uint64_t hv, uint32_t idx)
+static __attribute__((unused)) void ht_remove(struct ht *h, uint64_t hv, uint32_t idx)
 {
 	uint16_t sig = ht_sig(hv);
 	uint32_t p = ht_prim(h, hv), b = p, m;
