@@ -504,13 +504,16 @@ static void expire_prefetch(const struct nat_session_table *t, const uint32_t *c
 			const struct nat_mapping *m = &t->maps[s->map];
 			/* the mapping goes with its last session */
 			bool map_too = m->n_sessions == 1 && !(m->flags & NAT_MAP_STATIC);
-			uint64_t hs = hash_sess_of(t, m, s->rem_addr, s->rem_port), hi = 0, ho = 0;
+			/* (most sessions are not in the session index: LIST_MAX) */
+			bool indexed = s->live & NAT_SESS_INDEXED;
+			uint64_t hs = 0, hi = 0, ho = 0;
 
+			if (indexed)
+				hs = hash_sess_of(t, m, s->rem_addr, s->rem_port);
 			if (map_too) {
 				hi = hash_ep(t, m->proto, m->in_addr, m->in_port);
 				ho = hash_ep(t, m->proto, m->out_addr, m->out_port);
 			}
-			bool indexed = s->live & NAT_SESS_INDEXED;
 
 			if (stage == 1) {
 				if (indexed)
