@@ -92,26 +92,28 @@ static void finish(struct nat_pipeline *p, struct nc_pkt *pkt, enum nat_verdict 
  */
 static _Thread_local struct nat_pipeline *running;
 
-static void session_process(struct netchannel *nc, struct nc_pkt *const pkts[], unsigned n)
+/* The burst's packets of established sessions, each with its session
+ * netchannel (nc_ops.process_many: one call a burst, not one per session). */
+static void session_process(struct netchannel *const ncs[], struct nc_pkt *const pkts[],
+			    unsigned n)
 {
-	struct nat_sess_nc *sn = nc_priv(nc);
 	struct nat_pipeline *p = running;
 
-	assert(p != NULL && nc_engine_of(nc) == p->eng);
+	assert(p != NULL && nc_engine_of(ncs[0]) == p->eng);
 	if (__builtin_expect(p == NULL, 0)) { /* an entry point that forgot to set it: drop */
 		for (unsigned i = 0; i < n; i++)
-			nc_pkt_drop(nc_engine_of(nc), pkts[i]);
+			nc_pkt_drop(nc_engine_of(ncs[i]), pkts[i]);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
-		finish(p, pkts[i], nat_session_path(p, sn, pkts[i]));
+		finish(p, pkts[i], nat_session_path(p, nc_priv(ncs[i]), pkts[i]));
 }
 
 /* A session: found by two exact keys in the flow table (nat_inout.c). */
 const struct nc_ops nat_session_ops = {
 	.name = "nat_session",
 	.priv_size = sizeof(struct nat_sess_nc),
-	.process = session_process,
+	.process_many = session_process,
 	.flow_key = nat_session_flow_key,
 	.flow_match = nat_session_flow_match,
 };

@@ -34,8 +34,8 @@
  *     and its outside key (remote -> external endpoint).  A hairpinned pair
  *     of sessions is one netchannel found by the inside keys of both.
  * A burst is parsed once, looked up in the flow table in bulk, and the
- * packets of each session go to its process() (the fast path: TCP state,
- * refresh, rewrite, MACs).  Misses are classified in bulk in their zone's
+ * packets of established sessions go to the fast path (TCP state, refresh,
+ * rewrite, MACs) in one process_many() call with their netchannels.  Misses are classified in bulk in their zone's
  * listeners, whose process() is the slow path: checks, ICMP errors,
  * fragments, rule actions, mappings (port allocator, quota, log),
  * filtering, session creation; a session created there gets its

@@ -264,6 +264,48 @@ static inline void prefetch_hot(const void *v)
 		__builtin_prefetch((const char *)&nc->ops + 64, 1);
 }
 
+/* process_many's list of a burst holds more than one type */
+#define MANY_TYPES ((const struct nc_ops *)1)
+
+/*
+ * Hand the burst's packets of process_many types (ncs[i] owns pkts[i], in
+ * arrival order) to their types: one call when they are all of one type
+ * (mops; the usual case), else one per type with its packets in order.
+ */
+static unsigned process_many(struct nc_engine *e, const struct nc_ops *mops,
+			     struct netchannel *ncs[], struct nc_pkt *pkts[], unsigned n)
+{
+	struct netchannel *tnc[NC_BURST_MAX];
+	struct nc_pkt *tpkt[NC_BURST_MAX];
+
+	if (mops != MANY_TYPES) {
+		e->st.process_calls++;
+		mops->process_many(ncs, pkts, n);
+		return n;
+	}
+	/* each pass takes the first type left and the packets of that type */
+	for (unsigned left = n; left > 0;) {
+		const struct nc_ops *ops = NULL;
+		unsigned k = 0, rest = 0;
+
+		for (unsigned i = 0; i < left; i++) {
+			if (ops == NULL)
+				ops = ncs[i]->ops;
+			if (ncs[i]->ops == ops) {
+				tnc[k] = ncs[i];
+				tpkt[k++] = pkts[i];
+			} else {
+				ncs[rest] = ncs[i];
+				pkts[rest++] = pkts[i];
+			}
+		}
+		e->st.process_calls++;
+		ops->process_many(tnc, tpkt, k);
+		left = rest;
+	}
+	return n;
+}
+
 static inline uint32_t ptr_hash(const void *p)
 {
 	uint64_t x = (uint64_t)(uintptr_t)p;
@@ -281,7 +323,10 @@ unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now)
 	struct nc_pkt *batch[NC_BURST_MAX], *lost[NC_BURST_MAX];
 	struct netchannel *gnc[NC_BURST_MAX];
 	uint8_t gid[NC_BURST_MAX], gcount[NC_BURST_MAX], gpos[NC_BURST_MAX];
-	unsigned nlost = 0, ng = 0;
+	struct netchannel *mnc[NC_BURST_MAX];
+	struct nc_pkt *mpkt[NC_BURST_MAX];
+	const struct nc_ops *mops = NULL;
+	unsigned nlost = 0, ng = 0, nmany = 0;
 	uint64_t hits = 0;
 	uint32_t stamp;
 
@@ -320,6 +365,9 @@ unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now)
 	 * netchannels in the order of their first packet.  Groups are found
 	 * with a small open-addressing table on the netchannel pointer (twice
 	 * the burst, stamped per burst instead of cleared): O(n) per burst.
+	 * Netchannels whose type has process_many skip the table: their
+	 * packets are listed in arrival order (with the type) and each type
+	 * gets one call after the groups.
 	 */
 	stamp = ++e->burst_seq;
 	if (stamp == 0) { /* wrapped: forget every stamp */
@@ -330,9 +378,17 @@ unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now)
 		struct netchannel *nc = e->owner[i];
 		uint32_t h;
 
+		gid[i] = UINT8_MAX;
 		if (nc == NULL) {
 			lost[nlost++] = &e->pkts[i];
-			gid[i] = UINT8_MAX;
+			continue;
+		}
+		if (nc->ops->process_many != NULL) {
+			nc->rx_pkts++;
+			mnc[nmany] = nc;
+			mpkt[nmany++] = &e->pkts[i];
+			if (nc->ops != mops)
+				mops = mops == NULL ? nc->ops : MANY_TYPES;
 			continue;
 		}
 		for (h = ptr_hash(nc) % (2 * NC_BURST_MAX);; h = (h + 1) % (2 * NC_BURST_MAX)) {
@@ -367,6 +423,8 @@ unsigned nc_engine_run(struct nc_engine *e, unsigned n, uint64_t now)
 		nc->ops->process(nc, batch + pos, nb);
 		pos += nb;
 	}
+	if (nmany > 0)
+		handed += process_many(e, mops, mnc, mpkt, nmany);
 	unclaimed(e, lost, nlost);
 	nc_defer_end(e);
 	return handed;

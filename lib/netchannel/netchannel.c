@@ -237,7 +237,8 @@ int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 	struct netchannel *nc;
 	int rc;
 
-	if (e == NULL || ops == NULL || ops->process == NULL || out == NULL)
+	if (e == NULL || ops == NULL || (ops->process == NULL && ops->process_many == NULL) ||
+	    out == NULL)
 		return -EINVAL;
 	if (e->closing)
 		return -ESHUTDOWN;

@@ -24,7 +24,8 @@
  *
  * A burst is parsed, looked up in the flow table in bulk, the misses looked
  * up in the classifier in bulk, and every netchannel gets one process() call
- * with its packets (order kept within a netchannel).  Packets of a new flow
+ * with its packets (order kept within a netchannel), or, for types with
+ * ops->process_many, every type one call with its netchannels' packets.  Packets of a new flow
  * that arrive in the same burst find the netchannel the first one's
  * accept() inserted.
  *
@@ -144,9 +145,19 @@ struct nc_ops {
 	 *  creator's reference may then be handed over with nc_unref()), the
 	 *  listener itself, or NULL to leave the packet unclaimed. */
 	struct netchannel *(*accept)(struct netchannel *listener, struct nc_pkt *pkt);
-	/** Required: a burst of this netchannel's packets (1..NC_BURST_MAX),
-	 *  in arrival order.  Takes ownership of every packet. */
+	/** Required unless process_many is set: a burst of this netchannel's
+	 *  packets (1..NC_BURST_MAX), in arrival order.  Takes ownership of
+	 *  every packet. */
 	void (*process)(struct netchannel *nc, struct nc_pkt *const pkts[], unsigned n);
+	/** Optional: used instead of process() when set.  The packets of a
+	 *  burst (1..NC_BURST_MAX) whose netchannels are of this type, in
+	 *  arrival order, each with its netchannel: pkts[i] is ncs[i]'s, and
+	 *  one netchannel's packets keep their order.  One call per burst
+	 *  instead of one per netchannel, for types whose netchannels mostly
+	 *  get one packet a burst (a NAT session): no grouping, one indirect
+	 *  call.  Same ownership and calling rules as process(). */
+	void (*process_many)(struct netchannel *const ncs[], struct nc_pkt *const pkts[],
+			     unsigned n);
 	/** User side: take up to max items (packets, records) queued by the
 	 *  netchannel.  @return the number taken or -errno. */
 	int (*read)(struct netchannel *nc, void **items, unsigned max);
@@ -204,7 +215,7 @@ struct nc_engine_stats {
 	uint64_t refused;        /**< accept() returned NULL */
 	uint64_t unclaimed;      /**< the three above, handed to cfg.unclaimed or dropped */
 	uint64_t dropped;        /**< nc_pkt_drop() and unclaimed without a handler */
-	uint64_t process_calls;  /**< process() invocations */
+	uint64_t process_calls;  /**< process() and process_many() invocations */
 	uint64_t timer_events;   /**< timeout() calls */
 	uint64_t stale_timer_events; /**< timer events of netchannels already gone */
 	uint64_t expired_flows;  /**< keys removed by idle expiry */
@@ -294,10 +305,11 @@ void nc_pkt_drop(struct nc_engine *e, struct nc_pkt *pkt);
 /* ---- netchannels (engine thread unless said otherwise) -------------- */
 
 /**
- * Create a netchannel of type ops (ops must outlive it; process required),
- * run ops->init(nc, arg), and return it holding one reference.
- * @return 0; -EINVAL (NULL args, no process); -ENOSPC (max_channels live);
- *   -ENOMEM; init()'s error.
+ * Create a netchannel of type ops (ops must outlive it; process or
+ * process_many required), run ops->init(nc, arg), and return it holding
+ * one reference.
+ * @return 0; -EINVAL (NULL args, neither process nor process_many);
+ *   -ENOSPC (max_channels live); -ENOMEM; init()'s error.
  */
 int nc_create(struct nc_engine *e, const struct nc_ops *ops, const void *arg,
 	      struct netchannel **out) NC_MUST_CHECK;

@@ -436,6 +436,140 @@ Test(nc_engine, deliver_to_completion_ring)
 	nc_ring_free(ring);
 }
 
+/* ---- process_many: one call per type, arrival order ------------------- */
+
+/* What the process_many types saw: per call its type and size, per packet
+ * (call, netchannel, tag); a packet's netchannel must be the one whose key
+ * the packet carries. */
+static struct {
+	unsigned calls, call_type[256], call_n[256];
+	unsigned n, pkt_call[MAXLOG];
+	struct netchannel *pkt_nc[MAXLOG];
+	uint8_t pkt_tag[MAXLOG];
+	unsigned wrong_owner;
+} M;
+
+static void many_log(unsigned type, struct netchannel *const ncs[], struct nc_pkt *const pkts[],
+		     unsigned n)
+{
+	cr_assert_lt(M.calls, 256u);
+	M.call_type[M.calls] = type;
+	M.call_n[M.calls] = n;
+	for (unsigned i = 0; i < n; i++) {
+		const struct priv *pv = nc_priv(ncs[i]);
+
+		if (!nc_flow_key_equal(&pv->key, &pkts[i]->key))
+			M.wrong_owner++;
+		cr_assert_lt(M.n, (unsigned)MAXLOG);
+		M.pkt_call[M.n] = M.calls;
+		M.pkt_nc[M.n] = ncs[i];
+		M.pkt_tag[M.n++] = tag_of(pkts[i]);
+		nc_pkt_drop(nc_engine_of(ncs[i]), pkts[i]);
+	}
+	M.calls++;
+}
+
+static void many_a(struct netchannel *const ncs[], struct nc_pkt *const pkts[], unsigned n)
+{
+	many_log(0, ncs, pkts, n);
+}
+
+static void many_b(struct netchannel *const ncs[], struct nc_pkt *const pkts[], unsigned n)
+{
+	many_log(1, ncs, pkts, n);
+}
+
+static const struct nc_ops many_a_ops = {
+	.name = "many_a", .priv_size = sizeof(struct priv), .process_many = many_a};
+static const struct nc_ops many_b_ops = {
+	.name = "many_b", .priv_size = sizeof(struct priv), .process_many = many_b};
+
+Test(nc_engine, process_many_one_call_per_type_in_arrival_order)
+{
+	enum { NA = 3, NB = 2, NS = 2, NCH = NA + NB + NS };
+	struct nc_engine *e = mk_engine(NULL);
+	struct netchannel *ch[NCH];
+	unsigned type[NCH], sent[NCH] = {0};
+	uint64_t x = 12345;
+
+	for (unsigned c = 0; c < NCH; c++) {
+		const struct nc_ops *ops = c < NA ? &many_a_ops : c < NA + NB ? &many_b_ops
+									    : &session_ops;
+		union cls_addr s = {.v4 = IP(192, 168, 0, 1 + c)}, d = {.v4 = IP(10, 0, 0, 1)};
+		struct nc_flow_key k;
+
+		type[c] = c < NA ? 0 : c < NA + NB ? 1 : 2;
+		cr_assert_eq(nc_create(e, ops, NULL, &ch[c]), 0);
+		nc_flow_key_set(&k, 0, CLS_IPV4, 17, &s, &d, 1000, 53);
+		((struct priv *)nc_priv(ch[c]))->key = k;
+		cr_assert_eq(nc_engine_add_flow(e, &k, ch[c], 0, UINT64_MAX), 0);
+		nc_unref(ch[c]);
+	}
+	for (unsigned round = 0; round < 40; round++) {
+		/* bursts of 1..64 packets over a random subset of the
+		 * netchannels: some bursts hold one process_many type only */
+		unsigned n = 1 + (unsigned)((x = x * 6364136223846793005ull + 1) >> 33) % 64;
+		unsigned allowed = (unsigned)(x >> 20) & ((1u << NCH) - 1), owner[64];
+		unsigned want_calls = 0, got_calls, types_seen = 0;
+		struct burst b = {0};
+		bool group_seen[NCH] = {false};
+		struct nc_engine_stats st0, st1;
+
+		if (allowed == 0)
+			allowed = 1;
+		for (unsigned i = 0; i < n; i++) {
+			unsigned c;
+
+			do
+				c = (unsigned)((x = x * 6364136223846793005ull + 1) >> 40) % NCH;
+			while (!(allowed & 1u << c));
+			owner[i] = c;
+			sent[c]++;
+			add4(&b, 17, IP(192, 168, 0, 1 + c), IP(10, 0, 0, 1), 1000, 53, (uint8_t)i);
+			if (type[c] == 2 && !group_seen[c])
+				want_calls++; /* process(): one per netchannel */
+			group_seen[c] = true;
+			types_seen |= 1u << type[c];
+		}
+		want_calls += !!(types_seen & 1) + !!(types_seen & 2);
+		memset(&M, 0, sizeof(M));
+		W.nlog = 0;
+		W.process_calls = 0;
+		nc_engine_stats(e, &st0);
+		cr_assert_eq(nc_engine_rx(e, b.p, b.len, NULL, n, 0, 1 + round), (int)n);
+		nc_engine_stats(e, &st1);
+		got_calls = (unsigned)(st1.process_calls - st0.process_calls);
+		cr_expect_eq(got_calls, want_calls, "round %u", round);
+		cr_expect_eq(M.calls + W.process_calls, want_calls, "round %u", round);
+		cr_expect_eq(M.wrong_owner, 0u, "round %u", round);
+		/* every packet once, with its netchannel; each call of one type,
+		 * and its packets in arrival order */
+		cr_assert_eq(M.n + W.nlog, n, "round %u", round);
+		for (unsigned k = 0; k < M.n; k++) {
+			unsigned i = M.pkt_tag[k], c = owner[i];
+
+			cr_assert_lt(i, n);
+			cr_expect_eq(M.pkt_nc[k], ch[c], "round %u packet %u", round, i);
+			cr_expect_eq(M.call_type[M.pkt_call[k]], type[c]);
+			if (k > 0 && M.pkt_call[k] == M.pkt_call[k - 1])
+				cr_expect_gt(M.pkt_tag[k], M.pkt_tag[k - 1], "order, round %u",
+					     round);
+		}
+		for (unsigned t = 0; t < 2; t++) {
+			unsigned calls = 0;
+
+			for (unsigned k = 0; k < M.calls; k++)
+				calls += M.call_type[k] == t;
+			cr_expect_eq(calls, (types_seen >> t) & 1u, "type %u round %u", t, round);
+		}
+		for (unsigned k = 0; k < W.nlog; k++)
+			cr_expect_eq(type[owner[W.log_tag[k]]], 2u);
+	}
+	for (unsigned c = 0; c < NCH; c++)
+		cr_expect_eq(nc_rx_packets(ch[c]), (uint64_t)sent[c], "netchannel %u", c);
+	nc_engine_free(e);
+}
+
 Test(nc_engine, ipv6_listener_and_flows)
 {
 	struct nc_engine *e = mk_engine(NULL);
