@@ -21,28 +21,7 @@
 
 #include "nc_timer.h"
 #include "ncring.h"
-
-static struct nc_ring *mk(uint32_t size, uint32_t sources, uint32_t flags)
-{
-	struct nc_ring_config cfg = {.size = size, .max_sources = sources, .flags = flags};
-	struct nc_ring *r = NULL;
-
-	cr_assert_eq(nc_ring_create(&cfg, &r), 0);
-	cr_assert_not_null(r);
-	return r;
-}
-
-static struct nc_event ev_of(uint64_t data)
-{
-	struct nc_event e = {.source = NC_SRC_NONE, .kind = NC_EV_USER_BASE, .data = data};
-	return e;
-}
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
+#include "ring_util.h"
 
 /* ---- lost wake-ups: ping-pong with sleeping waiters ---------------- */
 

@@ -30,6 +30,7 @@
 
 #include "bpfcache.h"
 #include "replay.h"
+#include "tmpdir_util.h"
 
 static const char *data(const char *name)
 {
@@ -41,32 +42,14 @@ static const char *data(const char *name)
 	return buf[k];
 }
 
-static char tmpdir[] = "/tmp/test_reader_XXXXXX";
-
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/test_reader_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	tmpdir_make("test_reader");
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd)) {
-		/* leftovers in /tmp only */
-	}
-}
-
-static const char *tmp(const char *name)
-{
-	static char buf[4][600];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
+	tmpdir_remove();
 }
 
 static char *slurp(const char *path, size_t *len)

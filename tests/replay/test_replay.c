@@ -22,6 +22,7 @@
 #include "classify_parse.h"
 #include "nc_parse.h"
 #include "replay.h"
+#include "tmpdir_util.h"
 
 #define MAXPKT 256
 
@@ -101,32 +102,14 @@ static void reference(const char *capture, const char *rules, struct ref *o)
 
 /* ---- running replay_core ----------------------------------------------------- */
 
-static char tmpdir[] = "/tmp/test_replay_XXXXXX";
-
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/test_replay_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	tmpdir_make("test_replay");
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd)) {
-		/* leftovers in /tmp only */
-	}
-}
-
-static const char *tmp(const char *name)
-{
-	static char buf[4][600];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
+	tmpdir_remove();
 }
 
 static struct replay *make(struct replay_cfg *cfg, const char *rules)
